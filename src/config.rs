@@ -1,0 +1,361 @@
+//! Configuration: command-line flags over environment variables over a
+//! `.env` file over defaults. Every value is checked here, once, and a wrong
+//! one stops start-up with a message that names the variable.
+
+use crate::domain::money::Currency;
+use chrono::NaiveTime;
+use chrono_tz::Tz;
+use clap::Args;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The settings as given, before checking. Each flag also reads the
+/// environment variable of the same meaning.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RawSettings {
+    /// Database: `postgres://…` for PostgreSQL, `sqlite://PATH` for a given SQLite file; default an SQLite file in the data directory.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Folder for the SQLite file and the email outbox.
+    #[arg(long, env = "DUETRACK_DATA_DIR", global = true)]
+    pub data_dir: Option<String>,
+    /// Address to listen on.
+    #[arg(long, env = "DUETRACK_BIND", global = true)]
+    pub bind: Option<String>,
+    /// Public address of the service, used in links sent by email.
+    #[arg(long, env = "DUETRACK_BASE_URL", global = true)]
+    pub base_url: Option<String>,
+    /// User name of the owner account created on first start.
+    #[arg(long, env = "DUETRACK_ADMIN_USER", global = true)]
+    pub admin_user: Option<String>,
+    /// Password of the owner account created on first start (generated and printed once when absent).
+    #[arg(long, env = "DUETRACK_ADMIN_PASSWORD", global = true, hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// The shop's name, shown on pages and in emails.
+    #[arg(long, env = "SHOP_NAME", global = true)]
+    pub shop_name: Option<String>,
+    /// ISO 4217 currency of every amount.
+    #[arg(long, env = "DUETRACK_CURRENCY", global = true)]
+    pub currency: Option<String>,
+    /// IANA time zone that decides what "today" is.
+    #[arg(long, env = "DUETRACK_TIMEZONE", global = true)]
+    pub timezone: Option<String>,
+    /// Local time of the daily reminder run, HH:MM.
+    #[arg(long, env = "DUETRACK_REMINDER_TIME", global = true)]
+    pub reminder_time: Option<String>,
+    /// UPI id (VPA) customers can pay to.
+    #[arg(long, env = "DUETRACK_UPI_ID", global = true)]
+    pub upi_id: Option<String>,
+    #[arg(long, env = "SMTP_HOST", global = true)]
+    pub smtp_host: Option<String>,
+    #[arg(long, env = "SMTP_PORT", global = true)]
+    pub smtp_port: Option<String>,
+    /// none, starttls or tls.
+    #[arg(long, env = "SMTP_SECURITY", global = true)]
+    pub smtp_security: Option<String>,
+    #[arg(long, env = "SMTP_USERNAME", global = true)]
+    pub smtp_username: Option<String>,
+    #[arg(long, env = "SMTP_PASSWORD", global = true, hide_env_values = true)]
+    pub smtp_password: Option<String>,
+    #[arg(long, env = "EMAIL_FROM", global = true)]
+    pub email_from: Option<String>,
+    /// Largest number of database connections this node opens.
+    #[arg(long, env = "DUETRACK_DB_MAX_CONNECTIONS", global = true)]
+    pub db_max_connections: Option<String>,
+    /// Hours a sign-in stays valid.
+    #[arg(long, env = "DUETRACK_SESSION_HOURS", global = true)]
+    pub session_hours: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum DatabaseConfig {
+    Sqlite { path: PathBuf },
+    Postgres { url: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    None,
+    StartTls,
+    Tls,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+/// Checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub data_dir: PathBuf,
+    pub bind: SocketAddr,
+    pub base_url: String,
+    pub admin_user: String,
+    pub admin_password: Option<String>,
+    pub shop_name: String,
+    pub currency: Currency,
+    pub timezone: Tz,
+    pub reminder_time: NaiveTime,
+    pub upi_id: Option<String>,
+    pub smtp: Option<SmtpConfig>,
+    pub email_from: Option<String>,
+    pub db_max_connections: u32,
+    pub session_hours: i64,
+}
+
+/// A wrong configuration value, naming the variable that holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.variable, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn bad(variable: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        message: message.into(),
+    }
+}
+
+/// An empty value counts as not set, as in most `.env` files.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// The original system's variable names, read when ours are not set.
+fn legacy(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl Config {
+    pub fn from_raw(raw: &RawSettings) -> Result<Self, ConfigError> {
+        let data_dir = PathBuf::from(given(&raw.data_dir).unwrap_or("./data"));
+        let database = match given(&raw.database_url) {
+            None => DatabaseConfig::Sqlite {
+                path: data_dir.join("duetrack.db"),
+            },
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                DatabaseConfig::Postgres { url: url.to_string() }
+            }
+            Some(url) if url.starts_with("sqlite:") => {
+                let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+                let path = path.split('?').next().unwrap_or_default();
+                if path.is_empty() || path == ":memory:" {
+                    return Err(bad("DATABASE_URL", "an SQLite URL must name a file, e.g. sqlite://data/duetrack.db"));
+                }
+                DatabaseConfig::Sqlite { path: PathBuf::from(path) }
+            }
+            Some(other) => {
+                return Err(bad(
+                    "DATABASE_URL",
+                    format!("'{other}' is neither postgres://… nor sqlite://…"),
+                ));
+            }
+        };
+
+        let bind_text = given(&raw.bind).unwrap_or("127.0.0.1:8080");
+        let bind: SocketAddr = bind_text.parse().map_err(|_| {
+            bad("DUETRACK_BIND", format!("'{bind_text}' is not an address and port such as 127.0.0.1:8080"))
+        })?;
+
+        let base_url = match given(&raw.base_url) {
+            Some(url) => {
+                let ok = (url.starts_with("http://") || url.starts_with("https://"))
+                    && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty() && !rest.contains(' '));
+                if !ok {
+                    return Err(bad("DUETRACK_BASE_URL", format!("'{url}' is not an http:// or https:// URL")));
+                }
+                url.trim_end_matches('/').to_string()
+            }
+            None => format!("http://{bind}"),
+        };
+
+        let admin_user = given(&raw.admin_user).unwrap_or("admin").to_string();
+        if admin_user.len() > 64
+            || !admin_user
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
+            return Err(bad(
+                "DUETRACK_ADMIN_USER",
+                "use up to 64 letters, digits, dots, dashes or underscores",
+            ));
+        }
+        let admin_password = raw.admin_password.clone().filter(|p| !p.is_empty());
+        if admin_password.as_ref().is_some_and(|p| p.chars().count() > 256) {
+            return Err(bad("DUETRACK_ADMIN_PASSWORD", "is longer than 256 characters"));
+        }
+
+        let shop_name = given(&raw.shop_name)
+            .map(str::to_string)
+            .or_else(|| legacy("shop_name").map(|s| s.trim().trim_matches('"').to_string()))
+            .unwrap_or_else(|| "My Shop".to_string());
+
+        let currency = Currency::parse(given(&raw.currency).unwrap_or("INR"))
+            .map_err(|m| bad("DUETRACK_CURRENCY", m))?;
+
+        let tz_text = given(&raw.timezone).unwrap_or("UTC");
+        let timezone: Tz = tz_text.parse().map_err(|_| {
+            bad("DUETRACK_TIMEZONE", format!("'{tz_text}' is not an IANA time zone such as Asia/Kolkata"))
+        })?;
+
+        let time_text = given(&raw.reminder_time).unwrap_or("09:00");
+        let reminder_time = NaiveTime::parse_from_str(time_text, "%H:%M")
+            .map_err(|_| bad("DUETRACK_REMINDER_TIME", format!("'{time_text}' is not a time of day HH:MM such as 09:00")))?;
+
+        let upi_id = match given(&raw.upi_id) {
+            Some(id) => {
+                let valid = id.split_once('@').is_some_and(|(a, b)| {
+                    !a.is_empty() && !b.is_empty() && !b.contains('@')
+                }) && id.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
+                if !valid {
+                    return Err(bad("DUETRACK_UPI_ID", format!("'{id}' is not a UPI id such as shop@okbank")));
+                }
+                Some(id.to_string())
+            }
+            None => None,
+        };
+
+        let smtp_username = given(&raw.smtp_username).map(str::to_string).or_else(|| legacy("EMAIL_ADDRESS"));
+        let smtp_password = raw
+            .smtp_password
+            .clone()
+            .filter(|p| !p.is_empty())
+            .or_else(|| legacy("EMAIL_PASSWORD"));
+        let security = match given(&raw.smtp_security).map(str::to_ascii_lowercase).as_deref() {
+            None => None,
+            Some("none") => Some(SmtpSecurity::None),
+            Some("starttls") => Some(SmtpSecurity::StartTls),
+            Some("tls") => Some(SmtpSecurity::Tls),
+            Some(other) => {
+                return Err(bad("SMTP_SECURITY", format!("'{other}' is not one of none, starttls, tls")));
+            }
+        };
+        let port = match given(&raw.smtp_port) {
+            Some(p) => Some(
+                p.parse::<u16>()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| bad("SMTP_PORT", format!("'{p}' is not a port number from 1 to 65535")))?,
+            ),
+            None => None,
+        };
+        // The original system sent through Gmail with only an address and an
+        // app password; keep that working.
+        let host = given(&raw.smtp_host).map(str::to_string).or_else(|| {
+            (smtp_username.as_deref().is_some_and(|u| u.ends_with("@gmail.com")) && smtp_password.is_some())
+                .then(|| "smtp.gmail.com".to_string())
+        });
+        let smtp = host.map(|host| {
+            let security = security.clone().unwrap_or(match port {
+                Some(465) => SmtpSecurity::Tls,
+                _ => SmtpSecurity::StartTls,
+            });
+            let port = port.unwrap_or(match security {
+                SmtpSecurity::None => 25,
+                SmtpSecurity::StartTls => 587,
+                SmtpSecurity::Tls => 465,
+            });
+            SmtpConfig {
+                host,
+                port,
+                security,
+                username: smtp_username.clone(),
+                password: smtp_password.clone(),
+            }
+        });
+        let email_from = given(&raw.email_from).map(str::to_string).or(smtp_username);
+        if let Some(from) = &email_from {
+            let address = from.rsplit_once('<').map_or(from.as_str(), |(_, a)| a.trim_end_matches('>'));
+            if crate::domain::fields::Email::parse(address).is_err() {
+                return Err(bad("EMAIL_FROM", format!("'{from}' is not an email address")));
+            }
+        }
+
+        let db_max_connections = match given(&raw.db_max_connections) {
+            Some(n) => n
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| bad("DUETRACK_DB_MAX_CONNECTIONS", format!("'{n}' is not a number from 1 to 1000")))?,
+            None => 10,
+        };
+        let session_hours = match given(&raw.session_hours) {
+            Some(n) => n
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=24 * 90).contains(n))
+                .ok_or_else(|| bad("DUETRACK_SESSION_HOURS", format!("'{n}' is not a number of hours from 1 to 2160")))?,
+            None => 12,
+        };
+
+        Ok(Config {
+            database,
+            data_dir,
+            bind,
+            base_url,
+            admin_user,
+            admin_password,
+            shop_name,
+            currency,
+            timezone,
+            reminder_time,
+            upi_id,
+            smtp,
+            email_from,
+            db_max_connections,
+            session_hours,
+        })
+    }
+
+    /// Today's date where the shop is.
+    pub fn today(&self) -> chrono::NaiveDate {
+        chrono::Utc::now().with_timezone(&self.timezone).date_naive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_give_an_sqlite_file_in_the_data_dir() {
+        let config = Config::from_raw(&RawSettings::default()).unwrap();
+        assert!(matches!(config.database, DatabaseConfig::Sqlite { ref path } if path.ends_with("duetrack.db")));
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.currency.code(), "INR");
+        assert_eq!(config.admin_user, "admin");
+    }
+
+    #[test]
+    fn wrong_values_name_their_variable() {
+        let cases: Vec<(&str, RawSettings)> = vec![
+            ("DUETRACK_BIND", RawSettings { bind: Some("nowhere".into()), ..Default::default() }),
+            ("DUETRACK_CURRENCY", RawSettings { currency: Some("RUPEES".into()), ..Default::default() }),
+            ("DUETRACK_TIMEZONE", RawSettings { timezone: Some("Mars/Olympus".into()), ..Default::default() }),
+            ("DUETRACK_REMINDER_TIME", RawSettings { reminder_time: Some("25:00".into()), ..Default::default() }),
+            ("SMTP_SECURITY", RawSettings { smtp_security: Some("ssl3".into()), ..Default::default() }),
+            ("SMTP_PORT", RawSettings { smtp_port: Some("99999".into()), ..Default::default() }),
+            ("DATABASE_URL", RawSettings { database_url: Some("mysql://x".into()), ..Default::default() }),
+            ("DUETRACK_BASE_URL", RawSettings { base_url: Some("ftp://x".into()), ..Default::default() }),
+        ];
+        for (variable, raw) in cases {
+            assert_eq!(Config::from_raw(&raw).unwrap_err().variable, variable);
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! The ledger's rules as plain functions: how payments are allocated to dues,
+//! what state a due is in, what is overdue, and how a statement runs.
+//! Nothing here touches storage; the store feeds these functions rows and
+//! writes back what they decide.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+/// Where a due stands once payments have been allocated to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DueStatus {
+    Open,
+    Partial,
+    Paid,
+    Void,
+}
+
+impl DueStatus {
+    pub fn of(amount: i64, paid: i64) -> Self {
+        if paid <= 0 {
+            DueStatus::Open
+        } else if paid < amount {
+            DueStatus::Partial
+        } else {
+            DueStatus::Paid
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DueStatus::Open => "open",
+            DueStatus::Partial => "partial",
+            DueStatus::Paid => "paid",
+            DueStatus::Void => "void",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "open" => DueStatus::Open,
+            "partial" => DueStatus::Partial,
+            "paid" => DueStatus::Paid,
+            "void" => DueStatus::Void,
+            _ => return None,
+        })
+    }
+}
+
+/// A due that still has something left to pay, in allocation order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenDue {
+    pub id: i64,
+    pub outstanding: i64,
+}
+
+/// One slice of a payment applied to one due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allocation {
+    pub payment_id: i64,
+    pub due_id: i64,
+    pub amount: i64,
+}
+
+/// The date a due is ranked by when payments are allocated: its due date, or
+/// the day it was issued when it has none (payable at once).
+pub fn allocation_date(issue_date: NaiveDate, due_date: Option<NaiveDate>) -> NaiveDate {
+    due_date.unwrap_or(issue_date)
+}
+
+/// Spreads `amount` over `open_dues` (already in allocation order, oldest
+/// first). Returns the slices per due and what is left over (an advance).
+pub fn allocate(amount: i64, open_dues: &[OpenDue]) -> (Vec<(i64, i64)>, i64) {
+    let mut left = amount;
+    let mut slices = Vec::new();
+    for due in open_dues {
+        if left == 0 {
+            break;
+        }
+        let take = left.min(due.outstanding);
+        if take > 0 {
+            slices.push((due.id, take));
+            left -= take;
+        }
+    }
+    (slices, left)
+}
+
+/// A due as the full re-allocation sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueLine {
+    pub id: i64,
+    pub amount: i64,
+    pub issue_date: NaiveDate,
+    pub due_date: Option<NaiveDate>,
+}
+
+/// A payment as the full re-allocation sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentLine {
+    pub id: i64,
+    pub amount: i64,
+    pub paid_on: NaiveDate,
+}
+
+/// The outcome of allocating every live payment of a customer afresh.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reallocation {
+    pub allocations: Vec<Allocation>,
+    /// (due id, amount paid towards it)
+    pub paid_per_due: Vec<(i64, i64)>,
+    /// (payment id, amount of it not yet used by any due)
+    pub unallocated_per_payment: Vec<(i64, i64)>,
+}
+
+/// Allocates all live payments, in the order they were made, to all live
+/// dues, oldest first. Used after a void, when earlier allocations may no
+/// longer hold.
+pub fn reallocate(dues: &[DueLine], payments: &[PaymentLine]) -> Reallocation {
+    let mut dues: Vec<&DueLine> = dues.iter().collect();
+    dues.sort_by_key(|d| (allocation_date(d.issue_date, d.due_date), d.issue_date, d.id));
+    let mut payments: Vec<&PaymentLine> = payments.iter().collect();
+    payments.sort_by_key(|p| (p.paid_on, p.id));
+
+    let mut paid: Vec<i64> = vec![0; dues.len()];
+    let mut result = Reallocation::default();
+    let mut cursor = 0;
+    for payment in payments {
+        let mut left = payment.amount;
+        while left > 0 && cursor < dues.len() {
+            let room = dues[cursor].amount - paid[cursor];
+            if room == 0 {
+                cursor += 1;
+                continue;
+            }
+            let take = left.min(room);
+            paid[cursor] += take;
+            left -= take;
+            result.allocations.push(Allocation {
+                payment_id: payment.id,
+                due_id: dues[cursor].id,
+                amount: take,
+            });
+        }
+        result.unallocated_per_payment.push((payment.id, left));
+    }
+    result.paid_per_due = dues.iter().zip(paid).map(|(d, p)| (d.id, p)).collect();
+    result
+}
+
+/// What a due contributes to the overdue amount on `today`: its unpaid part
+/// once its due date has passed. A due without a due date is never overdue.
+pub fn overdue_part(amount: i64, paid: i64, due_date: Option<NaiveDate>, today: NaiveDate) -> i64 {
+    match due_date {
+        Some(d) if d < today => (amount - paid).max(0),
+        _ => 0,
+    }
+}
+
+/// Days since a date, for "12 days overdue"; zero when not yet past.
+pub fn days_past(date: NaiveDate, today: NaiveDate) -> i64 {
+    (today - date).num_days().max(0)
+}
+
+/// One line of a statement before the running balance is added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementMovement {
+    pub date: NaiveDate,
+    /// Stable order among entries of the same date.
+    pub sequence: (String, i64),
+    /// Positive raises what the customer owes; negative lowers it.
+    pub delta: i64,
+}
+
+/// Orders movements and returns, for each, the balance after it, starting
+/// from `opening`.
+pub fn running_balances<T>(opening: i64, mut lines: Vec<(StatementMovement, T)>) -> Vec<(StatementMovement, T, i64)> {
+    lines.sort_by(|a, b| (a.0.date, &a.0.sequence).cmp(&(b.0.date, &b.0.sequence)));
+    let mut balance = opening;
+    lines
+        .into_iter()
+        .map(|(m, t)| {
+            balance += m.delta;
+            (m, t, balance)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn day(n: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new(n.into())
+    }
+
+    #[test]
+    fn a_partial_payment_fills_the_oldest_due_first() {
+        let open = vec![OpenDue { id: 1, outstanding: 500 }, OpenDue { id: 2, outstanding: 300 }];
+        let (slices, left) = allocate(600, &open);
+        assert_eq!(slices, vec![(1, 500), (2, 100)]);
+        assert_eq!(left, 0);
+    }
+
+    #[test]
+    fn an_overpayment_leaves_an_advance() {
+        let (slices, left) = allocate(900, &[OpenDue { id: 1, outstanding: 500 }]);
+        assert_eq!(slices, vec![(1, 500)]);
+        assert_eq!(left, 400);
+    }
+
+    #[test]
+    fn due_status_follows_the_amount_paid() {
+        assert_eq!(DueStatus::of(100, 0), DueStatus::Open);
+        assert_eq!(DueStatus::of(100, 40), DueStatus::Partial);
+        assert_eq!(DueStatus::of(100, 100), DueStatus::Paid);
+    }
+
+    #[test]
+    fn reallocation_ranks_dues_by_due_date_then_issue_date() {
+        let dues = vec![
+            DueLine { id: 1, amount: 100, issue_date: day(0), due_date: Some(day(30)) },
+            DueLine { id: 2, amount: 100, issue_date: day(5), due_date: Some(day(10)) },
+            DueLine { id: 3, amount: 100, issue_date: day(1), due_date: None },
+        ];
+        let payments = vec![PaymentLine { id: 9, amount: 150, paid_on: day(20) }];
+        let r = reallocate(&dues, &payments);
+        assert_eq!(
+            r.allocations,
+            vec![
+                Allocation { payment_id: 9, due_id: 3, amount: 100 },
+                Allocation { payment_id: 9, due_id: 2, amount: 50 },
+            ]
+        );
+    }
+
+    #[test]
+    fn only_past_due_dates_are_overdue() {
+        assert_eq!(overdue_part(100, 30, Some(day(1)), day(2)), 70);
+        assert_eq!(overdue_part(100, 30, Some(day(2)), day(2)), 0);
+        assert_eq!(overdue_part(100, 30, None, day(200)), 0);
+    }
+
+    #[test]
+    fn the_running_balance_follows_the_dates() {
+        let m = |d: u32, seq: i64, delta: i64| (StatementMovement { date: day(d), sequence: ("a".into(), seq), delta }, ());
+        let lines = running_balances(0, vec![m(2, 2, -30), m(1, 1, 100), m(3, 3, 50)]);
+        let balances: Vec<i64> = lines.iter().map(|l| l.2).collect();
+        assert_eq!(balances, vec![100, 70, 120]);
+    }
+
+    fn dues_strategy() -> impl Strategy<Value = Vec<DueLine>> {
+        prop::collection::vec((1i64..100_000, 0u32..60, prop::option::of(0u32..90)), 0..12).prop_map(|v| {
+            v.into_iter()
+                .enumerate()
+                .map(|(i, (amount, issue, due))| DueLine {
+                    id: i as i64 + 1,
+                    amount,
+                    issue_date: day(issue),
+                    due_date: due.map(day),
+                })
+                .collect()
+        })
+    }
+
+    fn payments_strategy() -> impl Strategy<Value = Vec<PaymentLine>> {
+        prop::collection::vec((1i64..150_000, 0u32..90), 0..12).prop_map(|v| {
+            v.into_iter()
+                .enumerate()
+                .map(|(i, (amount, on))| PaymentLine { id: i as i64 + 100, amount, paid_on: day(on) })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn allocation_never_exceeds_what_is_due(amount in 1i64..1_000_000, outstanding in prop::collection::vec(1i64..100_000, 0..10)) {
+            let open: Vec<OpenDue> = outstanding.iter().enumerate().map(|(i, o)| OpenDue { id: i as i64, outstanding: *o }).collect();
+            let (slices, left) = allocate(amount, &open);
+            let used: i64 = slices.iter().map(|s| s.1).sum();
+            prop_assert_eq!(used + left, amount);
+            for (id, take) in slices {
+                prop_assert!(take > 0 && take <= open[id as usize].outstanding);
+            }
+            let total_open: i64 = outstanding.iter().sum();
+            prop_assert_eq!(left, (amount - total_open).max(0));
+        }
+
+        #[test]
+        fn balance_is_dues_minus_payments(dues in dues_strategy(), payments in payments_strategy()) {
+            let r = reallocate(&dues, &payments);
+            let total_dues: i64 = dues.iter().map(|d| d.amount).sum();
+            let total_payments: i64 = payments.iter().map(|p| p.amount).sum();
+            let paid: i64 = r.paid_per_due.iter().map(|p| p.1).sum();
+            let unallocated: i64 = r.unallocated_per_payment.iter().map(|p| p.1).sum();
+            // What is still owed less what is held in advance is the balance.
+            prop_assert_eq!((total_dues - paid) - unallocated, total_dues - total_payments);
+            for (due_id, p) in &r.paid_per_due {
+                let due = dues.iter().find(|d| d.id == *due_id).unwrap();
+                prop_assert!(*p >= 0 && *p <= due.amount);
+                let allocated: i64 = r.allocations.iter().filter(|a| a.due_id == *due_id).map(|a| a.amount).sum();
+                prop_assert_eq!(allocated, *p);
+            }
+            for (payment_id, u) in &r.unallocated_per_payment {
+                let payment = payments.iter().find(|p| p.id == *payment_id).unwrap();
+                let allocated: i64 = r.allocations.iter().filter(|a| a.payment_id == *payment_id).map(|a| a.amount).sum();
+                prop_assert!(*u >= 0);
+                prop_assert_eq!(allocated + u, payment.amount);
+            }
+            // Money is left unallocated only when every due is fully paid.
+            if unallocated > 0 {
+                prop_assert_eq!(paid, total_dues);
+            }
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Exact money: an amount is an `i64` count of the currency's minor unit
+//! (paise for INR, cents for USD, yen for JPY). Decimal strings exist only at
+//! the edges, parsed and formatted here with the currency's exponent.
+
+use std::fmt;
+
+/// The largest amount one entry may carry, in major units. Far above any
+/// shop's real transaction, far below where sums of many entries could
+/// overflow an `i64` of minor units.
+pub const MAX_MAJOR_UNITS: i64 = 1_000_000_000_000;
+
+/// An ISO 4217 currency with the number of decimals its minor unit has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Currency {
+    code: iso_currency::Currency,
+    exponent: u32,
+}
+
+impl Currency {
+    /// Accepts an ISO 4217 code such as `INR`, `usd` or `JPY`.
+    pub fn parse(code: &str) -> Result<Self, String> {
+        let upper = code.trim().to_ascii_uppercase();
+        let currency = iso_currency::Currency::from_code(&upper)
+            .ok_or_else(|| format!("'{code}' is not an ISO 4217 currency code (e.g. INR, USD)"))?;
+        let exponent = currency
+            .exponent()
+            .ok_or_else(|| format!("'{upper}' has no minor unit and cannot be used for money"))?;
+        Ok(Self {
+            code: currency,
+            exponent: u32::from(exponent),
+        })
+    }
+
+    pub fn code(&self) -> String {
+        self.code.code().to_string()
+    }
+
+    pub fn symbol(&self) -> String {
+        self.code.symbol().symbol
+    }
+
+    /// Decimal places of the minor unit (2 for INR, 0 for JPY, 3 for KWD).
+    pub fn exponent(&self) -> u32 {
+        self.exponent
+    }
+
+    fn scale(&self) -> i64 {
+        10i64.pow(self.exponent)
+    }
+
+    /// The largest amount one entry may carry, in minor units.
+    pub fn max_amount(&self) -> Money {
+        Money(MAX_MAJOR_UNITS * self.scale())
+    }
+
+    /// Parses a decimal string in major units ("1250.50") into minor units.
+    /// Accepts an optional leading minus sign; rejects anything that is not
+    /// plain digits with at most `exponent` decimals.
+    pub fn parse_amount(&self, input: &str) -> Result<Money, MoneyError> {
+        let text = input.trim();
+        if text.is_empty() {
+            return Err(MoneyError::Empty);
+        }
+        let (negative, digits) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (whole, fraction) = match digits.split_once('.') {
+            Some((w, f)) => (w, Some(f)),
+            None => (digits, None),
+        };
+        let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !all_digits(whole) || fraction.is_some_and(|f| !all_digits(f)) {
+            return Err(MoneyError::NotANumber(input.to_string()));
+        }
+        let fraction = fraction.unwrap_or("");
+        if fraction.len() > self.exponent as usize {
+            return Err(MoneyError::TooManyDecimals {
+                max: self.exponent,
+                currency: self.code(),
+            });
+        }
+        let whole = whole.trim_start_matches('0');
+        // More than 13 whole digits is above MAX_MAJOR_UNITS whatever they are.
+        if whole.len() > 13 {
+            return Err(MoneyError::TooLarge(self.format(self.max_amount())));
+        }
+        let whole: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| MoneyError::NotANumber(input.to_string()))?
+        };
+        let mut minor_fraction: i64 = if fraction.is_empty() {
+            0
+        } else {
+            fraction
+                .parse()
+                .map_err(|_| MoneyError::NotANumber(input.to_string()))?
+        };
+        minor_fraction *= 10i64.pow(self.exponent - fraction.len() as u32);
+        let minor = whole * self.scale() + minor_fraction;
+        if minor > self.max_amount().0 {
+            return Err(MoneyError::TooLarge(self.format(self.max_amount())));
+        }
+        Ok(Money(if negative { -minor } else { minor }))
+    }
+
+    /// Parses an amount that must be strictly positive (a due or a payment).
+    pub fn parse_positive(&self, input: &str) -> Result<Money, MoneyError> {
+        let money = self.parse_amount(input)?;
+        if money.0 < 0 {
+            Err(MoneyError::Negative)
+        } else if money.0 == 0 {
+            Err(MoneyError::Zero)
+        } else {
+            Ok(money)
+        }
+    }
+
+    /// Parses an amount that may be zero but not negative (a credit limit).
+    pub fn parse_non_negative(&self, input: &str) -> Result<Money, MoneyError> {
+        let money = self.parse_amount(input)?;
+        if money.0 < 0 {
+            Err(MoneyError::Negative)
+        } else {
+            Ok(money)
+        }
+    }
+
+    /// Formats minor units as a plain decimal string in major units: `-1250.50`.
+    pub fn format(&self, money: Money) -> String {
+        let scale = self.scale().unsigned_abs();
+        let abs = money.0.unsigned_abs();
+        let sign = if money.0 < 0 { "-" } else { "" };
+        if self.exponent == 0 {
+            return format!("{sign}{abs}");
+        }
+        format!(
+            "{sign}{}.{:0width$}",
+            abs / scale,
+            abs % scale,
+            width = self.exponent as usize
+        )
+    }
+}
+
+/// An amount in minor units of the configured currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Money(pub i64);
+
+impl Money {
+    pub const ZERO: Money = Money(0);
+
+    pub fn minor(self) -> i64 {
+        self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MoneyError {
+    Empty,
+    NotANumber(String),
+    TooManyDecimals { max: u32, currency: String },
+    TooLarge(String),
+    Negative,
+    Zero,
+}
+
+impl fmt::Display for MoneyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MoneyError::Empty => write!(f, "is empty; give a decimal amount such as \"1250.50\""),
+            MoneyError::NotANumber(s) => write!(
+                f,
+                "'{s}' is not a decimal amount; use digits with an optional decimal point, such as \"1250.50\""
+            ),
+            MoneyError::TooManyDecimals { max: 0, currency } => {
+                write!(f, "must be a whole number: {currency} has no minor unit")
+            }
+            MoneyError::TooManyDecimals { max, currency } => {
+                write!(f, "has more than {max} decimal places, which {currency} does not have")
+            }
+            MoneyError::TooLarge(max) => write!(f, "is too large; the most one entry may be is {max}"),
+            MoneyError::Negative => write!(f, "must not be negative"),
+            MoneyError::Zero => write!(f, "must be greater than zero"),
+        }
+    }
+}
+
+impl std::error::Error for MoneyError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn inr() -> Currency {
+        Currency::parse("INR").unwrap()
+    }
+
+    #[test]
+    fn decimal_strings_become_minor_units() {
+        let c = inr();
+        assert_eq!(c.parse_amount("1250.50"), Ok(Money(125_050)));
+        assert_eq!(c.parse_amount("1250.5"), Ok(Money(125_050)));
+        assert_eq!(c.parse_amount("0.01"), Ok(Money(1)));
+        assert_eq!(c.parse_amount("007"), Ok(Money(700)));
+        assert_eq!(c.parse_amount("-3.10"), Ok(Money(-310)));
+    }
+
+    #[test]
+    fn malformed_amounts_are_refused_with_a_reason() {
+        let c = inr();
+        for bad in ["", " ", "abc", "1e3", "NaN", "inf", "1.2.3", ".5", "5.", "+5", "1,000", "--1", "0x10"] {
+            assert!(c.parse_amount(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert!(matches!(c.parse_amount("1.234"), Err(MoneyError::TooManyDecimals { max: 2, .. })));
+        assert!(matches!(c.parse_amount("99999999999999999999999"), Err(MoneyError::TooLarge(_))));
+        assert!(matches!(c.parse_amount("1000000000000.01"), Err(MoneyError::TooLarge(_))));
+        assert_eq!(c.parse_positive("0"), Err(MoneyError::Zero));
+        assert_eq!(c.parse_positive("-1"), Err(MoneyError::Negative));
+    }
+
+    #[test]
+    fn currencies_differ_in_decimals() {
+        let jpy = Currency::parse("jpy").unwrap();
+        assert_eq!(jpy.parse_amount("1500"), Ok(Money(1500)));
+        assert!(jpy.parse_amount("1500.5").is_err());
+        assert_eq!(jpy.format(Money(1500)), "1500");
+        let kwd = Currency::parse("KWD").unwrap();
+        assert_eq!(kwd.parse_amount("1.234"), Ok(Money(1234)));
+        assert_eq!(kwd.format(Money(1234)), "1.234");
+        assert!(Currency::parse("XYZ").is_err());
+    }
+
+    #[test]
+    fn formatting_keeps_every_decimal() {
+        let c = inr();
+        assert_eq!(c.format(Money(125_050)), "1250.50");
+        assert_eq!(c.format(Money(5)), "0.05");
+        assert_eq!(c.format(Money(-5)), "-0.05");
+        assert_eq!(c.format(Money(0)), "0.00");
+    }
+
+    proptest! {
+        #[test]
+        fn formatting_then_parsing_gives_the_same_amount(minor in -100_000_000_000_000i64..=100_000_000_000_000i64, code in prop::sample::select(vec!["INR", "USD", "JPY", "KWD", "EUR"])) {
+            let c = Currency::parse(code).unwrap();
+            prop_assume!(minor.abs() <= c.max_amount().0);
+            let text = c.format(Money(minor));
+            prop_assert_eq!(c.parse_amount(&text), Ok(Money(minor)));
+        }
+
+        #[test]
+        fn parsing_any_string_never_panics(s in ".{0,40}") {
+            let _ = inr().parse_amount(&s);
+        }
+
+        #[test]
+        fn parsed_amounts_format_back_to_a_normal_form(whole in 0u64..1_000_000_000_000u64, frac in 0u32..100) {
+            let c = inr();
+            let text = format!("{whole}.{frac:02}");
+            let money = c.parse_amount(&text).unwrap();
+            prop_assert_eq!(money.0, whole as i64 * 100 + frac as i64);
+            prop_assert_eq!(c.format(money), text);
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The HTTP layer's one error type, rendered as `application/problem+json`
+//! (RFC 9457). Internal causes are logged, never shown to the client.
+
+use crate::store::StoreError;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// One field at fault and what is wrong with it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FieldProblem {
+    pub field: String,
+    pub detail: String,
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// Always `about:blank`: `title` is the HTTP status phrase, `code` says which problem it is.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: String,
+    pub status: u16,
+    /// What went wrong, in words a person can act on.
+    pub detail: String,
+    /// A short, stable identifier of the problem, such as `validation` or `overpayment`.
+    pub code: &'static str,
+    /// The request field at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Every field at fault, for forms that show errors next to each field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub detail: String,
+    pub field: Option<String>,
+    pub errors: Vec<FieldProblem>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            field: None,
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn bad_request(code: &'static str, field: &str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, detail).with_field(field)
+    }
+
+    /// Several fields at fault at once (422).
+    pub fn invalid_fields(errors: Vec<FieldProblem>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| format!("{} {}", e.field, e.detail))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "validation",
+            detail,
+            field: errors.first().map(|e| e.field.clone()),
+            errors,
+        }
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "something went wrong on our side; it has been logged, and nothing was changed",
+        )
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound { entity, id } => ApiError::not_found(format!("{entity} {id} does not exist")),
+            StoreError::Conflict { code, message, field } => {
+                let e = ApiError::new(StatusCode::CONFLICT, code, message);
+                match field {
+                    Some(f) => e.with_field(f),
+                    None => e,
+                }
+            }
+            StoreError::Rejected { code, message, field } => {
+                let e = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message);
+                match field {
+                    Some(f) => e.with_field(f),
+                    None => e,
+                }
+            }
+            StoreError::Db(e) => {
+                if matches!(e, sqlx::Error::PoolTimedOut) {
+                    tracing::warn!(error = %e, "database busy");
+                    return ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "busy",
+                        "the service is busy; nothing was changed, try again shortly",
+                    );
+                }
+                tracing::error!(error = %e, "database error");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = Problem {
+            kind: "about:blank",
+            title: self
+                .status
+                .canonical_reason()
+                .unwrap_or("Error")
+                .to_string(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+            code: self.code,
+            field: self.field,
+            errors: self.errors,
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

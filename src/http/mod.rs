@@ -1,0 +1,101 @@
+//! The HTTP API: one module per resource, each with its own routes; this
+//! module assembles them, puts every route but sign-in, health and the API
+//! description behind a staff token, and adds the cross-cutting layers.
+
+pub mod activity;
+pub mod auth;
+pub mod customers;
+pub mod docs;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod ledger;
+
+use crate::config::Config;
+use crate::store::Store;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::{Router, middleware};
+use error::ApiError;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    /// An amount in minor units as the API shows it: "1250.50".
+    pub fn money(&self, minor: i64) -> String {
+        self.config.currency.format(crate::domain::money::Money(minor))
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "duetrack",
+        description = "A shop's credit book: customers, dues, payments and their allocation. Amounts are decimal strings in major units of the configured currency; dates are YYYY-MM-DD. Errors are application/problem+json (RFC 9457).",
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "auth", description = "Signing in and out"),
+        (name = "customers", description = "Customer records"),
+        (name = "ledger", description = "Dues, payments, voids and statements"),
+        (name = "activity", description = "The tamper-evident activity log"),
+        (name = "operations", description = "Health and the API description"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The largest request body the API reads.
+const BODY_LIMIT: usize = 64 * 1024;
+
+/// Builds the whole application; also returns the API description.
+pub fn router(state: AppState) -> Router {
+    let protected = OpenApiRouter::new()
+        .merge(customers::router())
+        .merge(ledger::router())
+        .merge(activity::router())
+        .merge(auth::protected_router())
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_staff));
+    let public = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::public_router())
+        .merge(health::router());
+    let (api, openapi) = public.merge(protected).split_for_parts();
+
+    api.merge(docs::router(openapi))
+        .fallback(|| async { ApiError::not_found("there is nothing at this address; see /api/v1/docs") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this address does not accept that method; see /api/v1/docs",
+            )
+        })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

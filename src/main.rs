@@ -1,0 +1,83 @@
+//! The `duetrack` binary: reads `.env`, parses flags and environment,
+//! checks the configuration and runs the chosen command.
+
+use clap::Parser;
+use duetrack::cli::{Cli, Command};
+use duetrack::config::Config;
+use duetrack::startup::{Application, open_store, shutdown_signal};
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    // A missing .env is normal; a malformed one is a configuration error.
+    if let Err(e) = dotenvy::dotenv() {
+        if !e.not_found() {
+            eprintln!("duetrack: cannot read .env: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let cli = Cli::parse();
+    let config = match Config::from_raw(&cli.settings) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("duetrack: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("duetrack: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("duetrack: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve => {
+            let app = Application::build(config).await?;
+            tracing::info!(address = %app.local_addr(), "duetrack is listening");
+            app.run_until(shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let store = open_store(&config).await?;
+            store.db.close().await;
+            println!("the database schema is up to date");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify => {
+            let store = open_store(&config).await?;
+            let report = store.verify().await?;
+            store.db.close().await;
+            println!(
+                "checked {} customers, {} dues, {} payments and {} activity-log entries",
+                report.customers, report.dues, report.payments, report.activity_entries
+            );
+            if report.is_clean() {
+                println!("OK: every balance equals its ledger, allocations add up and the hash chain is intact");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("FOUND {} PROBLEM(S):", report.problems.len());
+                for p in &report.problems {
+                    println!("  - {p}");
+                }
+                Ok(ExitCode::from(1))
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Putting the service together: connect and migrate the database, create
+//! the owner on first start, bind the listener (port 0 in tests) and serve
+//! until a shutdown signal, finishing requests in flight.
+
+use crate::config::Config;
+use crate::http::{self, AppState};
+use crate::store::Store;
+use crate::store::db::Db;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    store: Store,
+}
+
+/// Opens the database named by the configuration and brings its schema up to date.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let db = Db::connect(config).await.map_err(|e| match &config.database {
+        crate::config::DatabaseConfig::Sqlite { path } => {
+            anyhow::anyhow!("cannot open the SQLite database {}: {e}", path.display())
+        }
+        crate::config::DatabaseConfig::Postgres { .. } => {
+            anyhow::anyhow!("cannot connect to PostgreSQL (DATABASE_URL): {e}")
+        }
+    })?;
+    db.migrate().await?;
+    Ok(Store::new(db, config.currency, config.timezone))
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let store = open_store(&config).await?;
+        if let Some(password) = store
+            .ensure_owner(&config.admin_user, config.admin_password.as_deref())
+            .await?
+        {
+            // Printed once, on the console only; never logged or stored.
+            println!(
+                "\n  duetrack created the owner account.\n    user name: {}\n    password:  {password}\n  Keep it now: it will not be shown again.\n",
+                config.admin_user
+            );
+        }
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {} (DUETRACK_BIND): {e}", config.bind))?;
+        let state = AppState {
+            store: store.clone(),
+            config: Arc::new(config),
+        };
+        Ok(Self {
+            listener,
+            router: http::router(state),
+            store,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes, then lets requests in flight finish.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let housekeeping = tokio::spawn(housekeeping(self.store.clone()));
+        let result = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        housekeeping.abort();
+        self.store.db.close().await;
+        Ok(result?)
+    }
+}
+
+/// Hourly: drops expired sessions and old idempotency keys.
+async fn housekeeping(store: Store) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        if let Err(e) = store.purge_expired().await {
+            tracing::warn!(error = %e, "housekeeping failed; will retry in an hour");
+        }
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,325 @@
+//! One way to talk to either database. SQL is written once with `$1`-style
+//! placeholders, which SQLite and PostgreSQL both accept; values go in as
+//! [`Arg`]s and come out of a [`Row`] by column name. Everything the business
+//! logic needs runs inside a [`Tx`]: a write transaction (one writer at a time
+//! on SQLite, row locks on PostgreSQL) or a read-only snapshot.
+
+use crate::config::{Config, DatabaseConfig};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{Decode, Postgres, Row as _, Sqlite, Transaction, Type};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use sqlx::Error as DbError;
+
+/// Which database a pool talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub enum Db {
+    /// SQLite allows one writer: a single-connection pool serialises writes
+    /// in this process (the busy timeout covers other processes), while
+    /// readers use their own connections under WAL.
+    Sqlite {
+        write: sqlx::SqlitePool,
+        read: sqlx::SqlitePool,
+    },
+    Postgres(sqlx::PgPool),
+}
+
+impl Db {
+    pub async fn connect(config: &Config) -> anyhow::Result<Self> {
+        match &config.database {
+            DatabaseConfig::Sqlite { path } => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| anyhow::anyhow!("cannot create the data directory {}: {e}", dir.display()))?;
+                }
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // FULL: a commit is on disk before it is acknowledged.
+                    .synchronous(SqliteSynchronous::Full)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true);
+                let write = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options.clone())
+                    .await?;
+                let read = SqlitePoolOptions::new()
+                    .max_connections(config.db_max_connections.max(2))
+                    .connect_with(options.read_only(true))
+                    .await?;
+                Ok(Db::Sqlite { write, read })
+            }
+            DatabaseConfig::Postgres { url } => {
+                let options = PgConnectOptions::from_str(url)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(config.db_max_connections)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options)
+                    .await?;
+                Ok(Db::Postgres(pool))
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite { .. } => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies the embedded migrations of this backend.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Db::Sqlite { write, .. } => sqlx::migrate!("migrations/sqlite").run(write).await?,
+            Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Starts a transaction that may write.
+    pub async fn write(&self) -> Result<Tx, DbError> {
+        Ok(match self {
+            // IMMEDIATE takes the write lock now, so a read-then-write cannot
+            // fail half-way on a lock held by another process.
+            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Starts a read-only transaction that sees one consistent snapshot.
+    pub async fn read(&self) -> Result<Tx, DbError> {
+        Ok(match self {
+            Db::Sqlite { read, .. } => Tx::Sqlite(read.begin().await?),
+            Db::Postgres(pool) => {
+                Tx::Postgres(pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?)
+            }
+        })
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite { write, read } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// A value bound to a placeholder.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Int(Option<i64>),
+    Text(Option<String>),
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Arg::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        Arg::Int(v)
+    }
+}
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Text(Some(v.to_string()))
+    }
+}
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Arg::Text(Some(v))
+    }
+}
+impl From<&String> for Arg {
+    fn from(v: &String) -> Self {
+        Arg::Text(Some(v.clone()))
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        Arg::Text(v)
+    }
+}
+impl From<Option<&str>> for Arg {
+    fn from(v: Option<&str>) -> Self {
+        Arg::Text(v.map(str::to_string))
+    }
+}
+impl From<chrono::NaiveDate> for Arg {
+    fn from(v: chrono::NaiveDate) -> Self {
+        Arg::Text(Some(v.to_string()))
+    }
+}
+impl From<Option<chrono::NaiveDate>> for Arg {
+    fn from(v: Option<chrono::NaiveDate>) -> Self {
+        Arg::Text(v.map(|d| d.to_string()))
+    }
+}
+
+/// `args![a, b, c]` builds the argument list of a query.
+#[macro_export]
+macro_rules! args {
+    ($($value:expr),* $(,)?) => {
+        &[$($crate::store::db::Arg::from($value)),*][..]
+    };
+}
+
+/// A row of either backend, read by column name.
+pub enum Row {
+    Sqlite(SqliteRow),
+    Postgres(PgRow),
+}
+
+impl Row {
+    /// Reads a column; a type mismatch is a bug in our SQL, so it is an error
+    /// the caller reports as internal.
+    pub fn try_get<T>(&self, column: &str) -> Result<T, DbError>
+    where
+        T: for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres>,
+    {
+        match self {
+            Row::Sqlite(r) => r.try_get(column),
+            Row::Postgres(r) => r.try_get(column),
+        }
+    }
+
+    pub fn i64(&self, column: &str) -> Result<i64, DbError> {
+        self.try_get(column)
+    }
+
+    pub fn opt_i64(&self, column: &str) -> Result<Option<i64>, DbError> {
+        self.try_get(column)
+    }
+
+    pub fn text(&self, column: &str) -> Result<String, DbError> {
+        self.try_get(column)
+    }
+
+    pub fn opt_text(&self, column: &str) -> Result<Option<String>, DbError> {
+        self.try_get(column)
+    }
+
+    pub fn date(&self, column: &str) -> Result<chrono::NaiveDate, DbError> {
+        let text = self.text(column)?;
+        text.parse().map_err(|e| DbError::Decode(format!("{column}: {e}").into()))
+    }
+
+    pub fn opt_date(&self, column: &str) -> Result<Option<chrono::NaiveDate>, DbError> {
+        self.opt_text(column)?
+            .map(|t| t.parse().map_err(|e| DbError::Decode(format!("{column}: {e}").into())))
+            .transpose()
+    }
+}
+
+/// An open transaction on either backend.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+macro_rules! bind_all {
+    ($query:expr, $args:expr) => {{
+        let mut query = $query;
+        for arg in $args {
+            query = match arg {
+                Arg::Int(v) => query.bind(*v),
+                Arg::Text(v) => query.bind(v.as_deref()),
+            };
+        }
+        query
+    }};
+}
+
+impl Tx {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Runs a statement; returns the number of rows it changed.
+    pub async fn execute(&mut self, sql: &str, args: &[Arg]) -> Result<u64, DbError> {
+        Ok(match self {
+            Tx::Sqlite(tx) => bind_all!(sqlx::query(sql), args).execute(&mut **tx).await?.rows_affected(),
+            Tx::Postgres(tx) => bind_all!(sqlx::query(sql), args).execute(&mut **tx).await?.rows_affected(),
+        })
+    }
+
+    pub async fn fetch_all(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<Row>, DbError> {
+        Ok(match self {
+            Tx::Sqlite(tx) => bind_all!(sqlx::query(sql), args)
+                .fetch_all(&mut **tx)
+                .await?
+                .into_iter()
+                .map(Row::Sqlite)
+                .collect(),
+            Tx::Postgres(tx) => bind_all!(sqlx::query(sql), args)
+                .fetch_all(&mut **tx)
+                .await?
+                .into_iter()
+                .map(Row::Postgres)
+                .collect(),
+        })
+    }
+
+    pub async fn fetch_optional(&mut self, sql: &str, args: &[Arg]) -> Result<Option<Row>, DbError> {
+        Ok(match self {
+            Tx::Sqlite(tx) => bind_all!(sqlx::query(sql), args)
+                .fetch_optional(&mut **tx)
+                .await?
+                .map(Row::Sqlite),
+            Tx::Postgres(tx) => bind_all!(sqlx::query(sql), args)
+                .fetch_optional(&mut **tx)
+                .await?
+                .map(Row::Postgres),
+        })
+    }
+
+    pub async fn fetch_one(&mut self, sql: &str, args: &[Arg]) -> Result<Row, DbError> {
+        self.fetch_optional(sql, args).await?.ok_or(DbError::RowNotFound)
+    }
+
+    /// Reads a single integer, such as a count or a sum.
+    pub async fn scalar(&mut self, sql: &str, args: &[Arg]) -> Result<i64, DbError> {
+        let row = self.fetch_one(sql, args).await?;
+        match row {
+            Row::Sqlite(r) => r.try_get(0),
+            Row::Postgres(r) => r.try_get(0),
+        }
+    }
+
+    pub async fn commit(self) -> Result<(), DbError> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+    }
+}
+
+/// `$first, $first+1, …` placeholders for an `IN (…)` list of `count` values.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Whether an error is a unique-constraint violation (a duplicate).
+pub fn is_unique_violation(error: &DbError) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(|e| e.is_unique_violation())
+}

@@ -1,0 +1,746 @@
+//! The money-moving writes. Every change to what a customer owes goes
+//! through [`Store::apply`]: one transaction that locks the customer, writes
+//! the entry and its allocations, moves the balance kept on the customer's
+//! row, records the activity and (for payments) the idempotency key.
+
+use super::activity::{self, Change};
+use super::db::{DbError, Row, Tx, is_unique_violation};
+use super::{Store, StoreError, StoreResult, customers, now_text};
+use crate::args;
+use crate::domain::fields::PaymentMethod;
+use crate::domain::ledger::{
+    self, DueLine, DueStatus, OpenDue, PaymentLine, StatementMovement, allocate, running_balances,
+};
+use crate::domain::money::Money;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Due {
+    pub id: i64,
+    pub customer_id: i64,
+    pub amount: i64,
+    pub paid: i64,
+    pub description: Option<String>,
+    pub issue_date: NaiveDate,
+    pub due_date: Option<NaiveDate>,
+    pub status: String,
+    pub balance_after: i64,
+    pub created_by: String,
+    pub created_at: String,
+    pub voided_at: Option<String>,
+    pub voided_by: Option<String>,
+    pub void_reason: Option<String>,
+}
+
+impl Due {
+    fn from_row(row: &Row) -> Result<Self, DbError> {
+        Ok(Due {
+            id: row.i64("id")?,
+            customer_id: row.i64("customer_id")?,
+            amount: row.i64("amount")?,
+            paid: row.i64("paid")?,
+            description: row.opt_text("description")?,
+            issue_date: row.date("issue_date")?,
+            due_date: row.opt_date("due_date")?,
+            status: row.text("status")?,
+            balance_after: row.i64("balance_after")?,
+            created_by: row.text("created_by")?,
+            created_at: row.text("created_at")?,
+            voided_at: row.opt_text("voided_at")?,
+            voided_by: row.opt_text("voided_by")?,
+            void_reason: row.opt_text("void_reason")?,
+        })
+    }
+}
+
+/// The part of a payment that went to one due.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AllocationLine {
+    pub due_id: i64,
+    pub amount: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Payment {
+    pub id: i64,
+    pub customer_id: i64,
+    pub amount: i64,
+    pub unallocated: i64,
+    pub method: String,
+    pub reference: Option<String>,
+    pub paid_on: NaiveDate,
+    pub is_advance: bool,
+    pub status: String,
+    pub balance_after: i64,
+    pub recorded_by: String,
+    pub created_at: String,
+    pub voided_at: Option<String>,
+    pub voided_by: Option<String>,
+    pub void_reason: Option<String>,
+    pub allocations: Vec<AllocationLine>,
+}
+
+impl Payment {
+    fn from_row(row: &Row) -> Result<Self, DbError> {
+        Ok(Payment {
+            id: row.i64("id")?,
+            customer_id: row.i64("customer_id")?,
+            amount: row.i64("amount")?,
+            unallocated: row.i64("unallocated")?,
+            method: row.text("method")?,
+            reference: row.opt_text("reference")?,
+            paid_on: row.date("paid_on")?,
+            is_advance: row.i64("is_advance")? != 0,
+            status: row.text("status")?,
+            balance_after: row.i64("balance_after")?,
+            recorded_by: row.text("recorded_by")?,
+            created_at: row.text("created_at")?,
+            voided_at: row.opt_text("voided_at")?,
+            voided_by: row.opt_text("voided_by")?,
+            void_reason: row.opt_text("void_reason")?,
+            allocations: Vec::new(),
+        })
+    }
+}
+
+pub struct NewDue {
+    pub customer_id: i64,
+    pub amount: Money,
+    pub description: Option<String>,
+    pub issue_date: NaiveDate,
+    pub due_date: Option<NaiveDate>,
+    /// Accept the due even when it takes the balance past the credit limit.
+    pub over_limit: bool,
+}
+
+/// A retry guard: the caller's key and a hash of what it asked for.
+pub struct IdempotencyKey {
+    pub key: String,
+    pub request_hash: String,
+}
+
+pub struct NewPayment {
+    pub customer_id: i64,
+    pub amount: Money,
+    pub method: PaymentMethod,
+    pub reference: Option<String>,
+    pub paid_on: NaiveDate,
+    /// Accept more than the balance and keep the excess as credit.
+    pub advance: bool,
+    pub idempotency: Option<IdempotencyKey>,
+}
+
+pub enum LedgerCommand {
+    AddDue(NewDue),
+    RecordPayment(NewPayment),
+    VoidDue { due_id: i64, reason: String },
+    VoidPayment { payment_id: i64, reason: String },
+}
+
+pub enum LedgerOutcome {
+    Due(Due),
+    /// `replayed` is true when an idempotent retry returned the first result.
+    Payment { payment: Payment, replayed: bool },
+}
+
+/// The customer row locked for this transaction: bumping its version takes
+/// a row lock on PostgreSQL and is a write under SQLite's single writer, so
+/// concurrent changes to one customer queue here instead of losing updates.
+struct LockedCustomer {
+    balance: i64,
+    credit_limit: Option<i64>,
+}
+
+async fn lock_customer(tx: &mut Tx, id: i64) -> StoreResult<LockedCustomer> {
+    let row = tx
+        .fetch_optional(
+            "UPDATE customers SET version = version + 1 WHERE id = $1 RETURNING status, balance, credit_limit",
+            args![id],
+        )
+        .await?
+        .ok_or_else(|| StoreError::not_found("customer", id))?;
+    if row.text("status")? != "active" {
+        return Err(StoreError::conflict(
+            "customer_deleted",
+            None,
+            format!("customer {id} is deleted; restore it before changing its ledger"),
+        ));
+    }
+    Ok(LockedCustomer {
+        balance: row.i64("balance")?,
+        credit_limit: row.opt_i64("credit_limit")?,
+    })
+}
+
+/// Moves the balance kept on the customer's row and recomputes the next
+/// due date; returns the new balance.
+async fn move_balance(tx: &mut Tx, customer_id: i64, dues_delta: i64, paid_delta: i64) -> StoreResult<i64> {
+    let row = tx
+        .fetch_one(
+            "UPDATE customers SET balance = balance + $1 - $2, total_dues = total_dues + $1, total_paid = total_paid + $2,
+             next_due_date = (SELECT MIN(due_date) FROM dues WHERE customer_id = $3 AND status IN ('open', 'partial')),
+             updated_at = $4 WHERE id = $3 RETURNING balance",
+            args![dues_delta, paid_delta, customer_id, now_text()],
+        )
+        .await?;
+    Ok(row.i64("balance")?)
+}
+
+fn too_large() -> StoreError {
+    StoreError::rejected("amount_too_large", Some("amount"), "this amount would take the balance beyond what can be recorded")
+}
+
+impl Store {
+    /// The single entry point for every change that moves money.
+    pub async fn apply(&self, actor: &str, command: LedgerCommand) -> StoreResult<LedgerOutcome> {
+        match self.apply_once(actor, &command).await {
+            // Two requests with one key raced past the check on different
+            // customers; the loser runs again and now sees the winner's key.
+            Err(StoreError::Db(e)) if is_unique_violation(&e) && matches!(command, LedgerCommand::RecordPayment(_)) => {
+                self.apply_once(actor, &command).await
+            }
+            other => other,
+        }
+    }
+
+    async fn apply_once(&self, actor: &str, command: &LedgerCommand) -> StoreResult<LedgerOutcome> {
+        let mut tx = self.db.write().await?;
+        let outcome = match command {
+            LedgerCommand::AddDue(due) => LedgerOutcome::Due(self.add_due(&mut tx, actor, due).await?),
+            LedgerCommand::RecordPayment(payment) => match self.record_payment(&mut tx, actor, payment).await? {
+                (payment, true) => return Ok(LedgerOutcome::Payment { payment, replayed: true }),
+                (payment, false) => LedgerOutcome::Payment { payment, replayed: false },
+            },
+            LedgerCommand::VoidDue { due_id, reason } => {
+                LedgerOutcome::Due(self.void_due(&mut tx, actor, *due_id, reason).await?)
+            }
+            LedgerCommand::VoidPayment { payment_id, reason } => LedgerOutcome::Payment {
+                payment: self.void_payment(&mut tx, actor, *payment_id, reason).await?,
+                replayed: false,
+            },
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn add_due(&self, tx: &mut Tx, actor: &str, new: &NewDue) -> StoreResult<Due> {
+        let customer = lock_customer(tx, new.customer_id).await?;
+        let amount = new.amount.minor();
+        let balance_after = customer.balance.checked_add(amount).ok_or_else(too_large)?;
+        if let Some(limit) = customer.credit_limit {
+            if balance_after > limit && !new.over_limit {
+                return Err(StoreError::conflict(
+                    "credit_limit",
+                    Some("amount"),
+                    format!(
+                        "this due would take the balance to {}, past the customer's credit limit of {}; send \"over_limit\": true to record it anyway",
+                        self.currency.format(Money(balance_after)),
+                        self.currency.format(Money(limit))
+                    ),
+                ));
+            }
+        }
+        let now = now_text();
+        let row = tx
+            .fetch_one(
+                "INSERT INTO dues (customer_id, amount, paid, description, issue_date, due_date, status, balance_after, created_by, created_at)
+                 VALUES ($1, $2, 0, $3, $4, $5, 'open', $6, $7, $8) RETURNING id",
+                args![new.customer_id, amount, new.description.clone(), new.issue_date, new.due_date, balance_after, actor, now],
+            )
+            .await?;
+        let due_id = row.i64("id")?;
+
+        // Money held in advance pays the new due at once, oldest credit first.
+        let credits = tx
+            .fetch_all(
+                "SELECT id, unallocated FROM payments WHERE customer_id = $1 AND status = 'recorded' AND unallocated > 0
+                 ORDER BY paid_on, id",
+                args![new.customer_id],
+            )
+            .await?;
+        let mut paid = 0;
+        for credit in credits {
+            if paid == amount {
+                break;
+            }
+            let take = (amount - paid).min(credit.i64("unallocated")?);
+            let payment_id = credit.i64("id")?;
+            tx.execute("UPDATE payments SET unallocated = unallocated - $1 WHERE id = $2", args![take, payment_id])
+                .await?;
+            tx.execute(
+                "INSERT INTO allocations (payment_id, due_id, amount) VALUES ($1, $2, $3)",
+                args![payment_id, due_id, take],
+            )
+            .await?;
+            paid += take;
+        }
+        if paid > 0 {
+            tx.execute(
+                "UPDATE dues SET paid = $1, status = $2 WHERE id = $3",
+                args![paid, DueStatus::of(amount, paid).as_str(), due_id],
+            )
+            .await?;
+        }
+        let balance = move_balance(tx, new.customer_id, amount, 0).await?;
+        debug_assert_eq!(balance, balance_after);
+        let due = load_due(tx, due_id).await?;
+        activity::record(
+            tx,
+            actor,
+            Change {
+                action: "due.created",
+                entity_type: "due",
+                entity_id: due_id.to_string(),
+                before: Some(json!({"customer_id": new.customer_id, "balance": customer.balance})),
+                after: Some(json!({
+                    "customer_id": new.customer_id, "amount": amount, "description": due.description,
+                    "issue_date": due.issue_date, "due_date": due.due_date, "paid_from_credit": paid,
+                    "balance": balance, "over_limit": new.over_limit,
+                })),
+            },
+        )
+        .await?;
+        Ok(due)
+    }
+
+    /// Returns the payment and whether it is a replay of an earlier request.
+    async fn record_payment(&self, tx: &mut Tx, actor: &str, new: &NewPayment) -> StoreResult<(Payment, bool)> {
+        let customer = lock_customer(tx, new.customer_id).await?;
+        if let Some(key) = &new.idempotency {
+            let earlier = tx
+                .fetch_optional(
+                    "SELECT request_hash, response_body FROM idempotency_keys WHERE actor = $1 AND key = $2",
+                    args![actor, key.key.clone()],
+                )
+                .await?;
+            if let Some(earlier) = earlier {
+                if earlier.text("request_hash")? != key.request_hash {
+                    return Err(StoreError::rejected(
+                        "idempotency_key_reused",
+                        Some("Idempotency-Key"),
+                        "this Idempotency-Key was already used for a different request; use a new key for a new payment",
+                    ));
+                }
+                let payment: Payment = serde_json::from_str(&earlier.text("response_body")?)
+                    .map_err(|e| DbError::Decode(Box::new(e)))?;
+                return Ok((payment, true));
+            }
+        }
+
+        let amount = new.amount.minor();
+        if !new.advance && amount > customer.balance {
+            let owed = customer.balance.max(0);
+            let message = if owed == 0 {
+                "nothing is owed; send \"advance\": true to record this payment as credit".to_string()
+            } else {
+                format!(
+                    "the payment of {} is more than the balance of {}; pay at most the balance, or send \"advance\": true to keep the excess as credit",
+                    self.currency.format(Money(amount)),
+                    self.currency.format(Money(owed))
+                )
+            };
+            return Err(StoreError::rejected("overpayment", Some("amount"), message));
+        }
+        let balance_after = customer.balance.checked_sub(amount).ok_or_else(too_large)?;
+
+        let open = tx
+            .fetch_all(
+                "SELECT id, amount, paid FROM dues WHERE customer_id = $1 AND status IN ('open', 'partial')
+                 ORDER BY COALESCE(due_date, issue_date), issue_date, id",
+                args![new.customer_id],
+            )
+            .await?;
+        let mut open_dues = Vec::with_capacity(open.len());
+        let mut due_amounts = HashMap::new();
+        for row in &open {
+            let (id, due_amount, paid) = (row.i64("id")?, row.i64("amount")?, row.i64("paid")?);
+            due_amounts.insert(id, (due_amount, paid));
+            open_dues.push(OpenDue {
+                id,
+                outstanding: due_amount - paid,
+            });
+        }
+        let (slices, left) = allocate(amount, &open_dues);
+        let now = now_text();
+        let row = tx
+            .fetch_one(
+                "INSERT INTO payments (customer_id, amount, unallocated, method, reference, paid_on, is_advance, status, balance_after, recorded_by, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'recorded', $8, $9, $10) RETURNING id",
+                args![
+                    new.customer_id,
+                    amount,
+                    left,
+                    new.method.as_str(),
+                    new.reference.clone(),
+                    new.paid_on,
+                    i64::from(new.advance),
+                    balance_after,
+                    actor,
+                    now.clone()
+                ],
+            )
+            .await?;
+        let payment_id = row.i64("id")?;
+        for (due_id, take) in &slices {
+            let (due_amount, paid) = due_amounts[due_id];
+            tx.execute(
+                "INSERT INTO allocations (payment_id, due_id, amount) VALUES ($1, $2, $3)",
+                args![payment_id, *due_id, *take],
+            )
+            .await?;
+            tx.execute(
+                "UPDATE dues SET paid = $1, status = $2 WHERE id = $3",
+                args![paid + take, DueStatus::of(due_amount, paid + take).as_str(), *due_id],
+            )
+            .await?;
+        }
+        let balance = move_balance(tx, new.customer_id, 0, amount).await?;
+        debug_assert_eq!(balance, balance_after);
+        let payment = load_payment(tx, payment_id).await?;
+        activity::record(
+            tx,
+            actor,
+            Change {
+                action: "payment.recorded",
+                entity_type: "payment",
+                entity_id: payment_id.to_string(),
+                before: Some(json!({"customer_id": new.customer_id, "balance": customer.balance})),
+                after: Some(json!({
+                    "customer_id": new.customer_id, "amount": amount, "method": payment.method,
+                    "reference": payment.reference, "paid_on": payment.paid_on, "advance": left,
+                    "allocations": slices, "balance": balance,
+                })),
+            },
+        )
+        .await?;
+        if let Some(key) = &new.idempotency {
+            let body = serde_json::to_string(&payment).map_err(|e| DbError::Decode(Box::new(e)))?;
+            tx.execute(
+                "INSERT INTO idempotency_keys (actor, key, request_hash, response_status, response_body, created_at)
+                 VALUES ($1, $2, $3, 201, $4, $5)",
+                args![actor, key.key.clone(), key.request_hash.clone(), body, now],
+            )
+            .await?;
+        }
+        Ok((payment, false))
+    }
+
+    async fn void_due(&self, tx: &mut Tx, actor: &str, due_id: i64, reason: &str) -> StoreResult<Due> {
+        let customer_id = tx
+            .fetch_optional("SELECT customer_id FROM dues WHERE id = $1", args![due_id])
+            .await?
+            .ok_or_else(|| StoreError::not_found("due", due_id))?
+            .i64("customer_id")?;
+        let customer = lock_customer(tx, customer_id).await?;
+        let before = load_due(tx, due_id).await?;
+        if before.status == DueStatus::Void.as_str() {
+            return Err(StoreError::conflict("already_void", None, format!("due {due_id} is already void")));
+        }
+        tx.execute(
+            "UPDATE dues SET status = 'void', paid = 0, voided_at = $1, voided_by = $2, void_reason = $3 WHERE id = $4",
+            args![now_text(), actor, reason, due_id],
+        )
+        .await?;
+        reallocate(tx, customer_id).await?;
+        let balance = move_balance(tx, customer_id, -before.amount, 0).await?;
+        let due = load_due(tx, due_id).await?;
+        activity::record(
+            tx,
+            actor,
+            Change {
+                action: "due.voided",
+                entity_type: "due",
+                entity_id: due_id.to_string(),
+                before: Some(json!({"status": before.status, "amount": before.amount, "paid": before.paid, "balance": customer.balance})),
+                after: Some(json!({"status": "void", "reason": reason, "balance": balance})),
+            },
+        )
+        .await?;
+        Ok(due)
+    }
+
+    async fn void_payment(&self, tx: &mut Tx, actor: &str, payment_id: i64, reason: &str) -> StoreResult<Payment> {
+        let customer_id = tx
+            .fetch_optional("SELECT customer_id FROM payments WHERE id = $1", args![payment_id])
+            .await?
+            .ok_or_else(|| StoreError::not_found("payment", payment_id))?
+            .i64("customer_id")?;
+        let customer = lock_customer(tx, customer_id).await?;
+        let before = load_payment(tx, payment_id).await?;
+        if before.status == "void" {
+            return Err(StoreError::conflict("already_void", None, format!("payment {payment_id} is already void")));
+        }
+        customer.balance.checked_add(before.amount).ok_or_else(too_large)?;
+        tx.execute(
+            "UPDATE payments SET status = 'void', unallocated = amount, voided_at = $1, voided_by = $2, void_reason = $3 WHERE id = $4",
+            args![now_text(), actor, reason, payment_id],
+        )
+        .await?;
+        reallocate(tx, customer_id).await?;
+        let balance = move_balance(tx, customer_id, 0, -before.amount).await?;
+        let payment = load_payment(tx, payment_id).await?;
+        activity::record(
+            tx,
+            actor,
+            Change {
+                action: "payment.voided",
+                entity_type: "payment",
+                entity_id: payment_id.to_string(),
+                before: Some(json!({"status": before.status, "amount": before.amount, "balance": customer.balance})),
+                after: Some(json!({"status": "void", "reason": reason, "balance": balance})),
+            },
+        )
+        .await?;
+        Ok(payment)
+    }
+}
+
+/// Allocates a customer's live payments to its live dues afresh, after a
+/// void has made earlier allocations wrong. Only rows that change are written.
+async fn reallocate(tx: &mut Tx, customer_id: i64) -> StoreResult<()> {
+    let due_rows = tx
+        .fetch_all(
+            "SELECT id, amount, paid, issue_date, due_date FROM dues WHERE customer_id = $1 AND status <> 'void'",
+            args![customer_id],
+        )
+        .await?;
+    let payment_rows = tx
+        .fetch_all(
+            "SELECT id, amount, unallocated, paid_on FROM payments WHERE customer_id = $1 AND status = 'recorded'",
+            args![customer_id],
+        )
+        .await?;
+    let mut dues = Vec::new();
+    let mut old_paid = HashMap::new();
+    for r in &due_rows {
+        let id = r.i64("id")?;
+        old_paid.insert(id, r.i64("paid")?);
+        dues.push(DueLine {
+            id,
+            amount: r.i64("amount")?,
+            issue_date: r.date("issue_date")?,
+            due_date: r.opt_date("due_date")?,
+        });
+    }
+    let mut payments = Vec::new();
+    let mut old_unallocated = HashMap::new();
+    for r in &payment_rows {
+        let id = r.i64("id")?;
+        old_unallocated.insert(id, r.i64("unallocated")?);
+        payments.push(PaymentLine {
+            id,
+            amount: r.i64("amount")?,
+            paid_on: r.date("paid_on")?,
+        });
+    }
+    let plan = ledger::reallocate(&dues, &payments);
+    tx.execute(
+        "DELETE FROM allocations WHERE payment_id IN (SELECT id FROM payments WHERE customer_id = $1)",
+        args![customer_id],
+    )
+    .await?;
+    for a in &plan.allocations {
+        tx.execute(
+            "INSERT INTO allocations (payment_id, due_id, amount) VALUES ($1, $2, $3)",
+            args![a.payment_id, a.due_id, a.amount],
+        )
+        .await?;
+    }
+    let amounts: HashMap<i64, i64> = dues.iter().map(|d| (d.id, d.amount)).collect();
+    for (due_id, paid) in plan.paid_per_due {
+        if old_paid.get(&due_id) != Some(&paid) {
+            tx.execute(
+                "UPDATE dues SET paid = $1, status = $2 WHERE id = $3",
+                args![paid, DueStatus::of(amounts[&due_id], paid).as_str(), due_id],
+            )
+            .await?;
+        }
+    }
+    for (payment_id, unallocated) in plan.unallocated_per_payment {
+        if old_unallocated.get(&payment_id) != Some(&unallocated) {
+            tx.execute(
+                "UPDATE payments SET unallocated = $1 WHERE id = $2",
+                args![unallocated, payment_id],
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn load_due(tx: &mut Tx, id: i64) -> StoreResult<Due> {
+    let row = tx
+        .fetch_optional("SELECT * FROM dues WHERE id = $1", args![id])
+        .await?
+        .ok_or_else(|| StoreError::not_found("due", id))?;
+    Ok(Due::from_row(&row)?)
+}
+
+async fn load_payment(tx: &mut Tx, id: i64) -> StoreResult<Payment> {
+    let row = tx
+        .fetch_optional("SELECT * FROM payments WHERE id = $1", args![id])
+        .await?
+        .ok_or_else(|| StoreError::not_found("payment", id))?;
+    let mut payment = Payment::from_row(&row)?;
+    for a in tx
+        .fetch_all(
+            "SELECT due_id, amount FROM allocations WHERE payment_id = $1 ORDER BY due_id",
+            args![id],
+        )
+        .await?
+    {
+        payment.allocations.push(AllocationLine {
+            due_id: a.i64("due_id")?,
+            amount: a.i64("amount")?,
+        });
+    }
+    Ok(payment)
+}
+
+/// One statement line with the balance after it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatementLine {
+    pub date: NaiveDate,
+    /// due, payment, due_void or payment_void
+    pub kind: &'static str,
+    pub due_id: Option<i64>,
+    pub payment_id: Option<i64>,
+    pub description: String,
+    /// Positive raises the balance, negative lowers it.
+    pub delta: i64,
+    pub balance: i64,
+}
+
+pub struct Statement {
+    pub customer: customers::Customer,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub opening_balance: i64,
+    pub closing_balance: i64,
+    pub lines: Vec<StatementLine>,
+}
+
+impl Store {
+    pub async fn due(&self, id: i64) -> StoreResult<Due> {
+        let mut tx = self.db.read().await?;
+        load_due(&mut tx, id).await
+    }
+
+    pub async fn payment(&self, id: i64) -> StoreResult<Payment> {
+        let mut tx = self.db.read().await?;
+        load_payment(&mut tx, id).await
+    }
+
+    /// A customer's dues, oldest first in allocation order.
+    pub async fn customer_dues(&self, customer_id: i64) -> StoreResult<Vec<Due>> {
+        let mut tx = self.db.read().await?;
+        customers::load(&mut tx, customer_id).await?;
+        let rows = tx
+            .fetch_all(
+                "SELECT * FROM dues WHERE customer_id = $1 ORDER BY COALESCE(due_date, issue_date), issue_date, id",
+                args![customer_id],
+            )
+            .await?;
+        Ok(rows.iter().map(Due::from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// A customer's payments, newest first, with their allocations.
+    pub async fn customer_payments(&self, customer_id: i64) -> StoreResult<Vec<Payment>> {
+        let mut tx = self.db.read().await?;
+        customers::load(&mut tx, customer_id).await?;
+        let rows = tx
+            .fetch_all(
+                "SELECT * FROM payments WHERE customer_id = $1 ORDER BY paid_on DESC, id DESC",
+                args![customer_id],
+            )
+            .await?;
+        let mut payments: Vec<Payment> = rows.iter().map(Payment::from_row).collect::<Result<_, _>>()?;
+        let allocations = tx
+            .fetch_all(
+                "SELECT a.payment_id, a.due_id, a.amount FROM allocations a JOIN payments p ON p.id = a.payment_id
+                 WHERE p.customer_id = $1 ORDER BY a.due_id",
+                args![customer_id],
+            )
+            .await?;
+        let mut by_payment: HashMap<i64, Vec<AllocationLine>> = HashMap::new();
+        for a in allocations {
+            by_payment.entry(a.i64("payment_id")?).or_default().push(AllocationLine {
+                due_id: a.i64("due_id")?,
+                amount: a.i64("amount")?,
+            });
+        }
+        for p in &mut payments {
+            p.allocations = by_payment.remove(&p.id).unwrap_or_default();
+        }
+        Ok(payments)
+    }
+
+    /// The ledger in date order with a running balance; entries before
+    /// `from` make the opening balance, entries after `to` are left out.
+    pub async fn statement(&self, customer_id: i64, from: Option<NaiveDate>, to: Option<NaiveDate>) -> StoreResult<Statement> {
+        let mut tx = self.db.read().await?;
+        let customer = customers::load(&mut tx, customer_id).await?;
+        let tz = self.timezone;
+        let void_date = |at: &Option<String>| -> Option<NaiveDate> {
+            at.as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&tz).date_naive())
+        };
+        let mut movements = Vec::new();
+        for r in tx
+            .fetch_all("SELECT * FROM dues WHERE customer_id = $1", args![customer_id])
+            .await?
+        {
+            let due = Due::from_row(&r)?;
+            let label = due.description.clone().unwrap_or_else(|| format!("Due #{}", due.id));
+            movements.push((
+                StatementMovement { date: due.issue_date, sequence: (due.created_at.clone(), due.id), delta: due.amount },
+                ("due", Some(due.id), None, label.clone()),
+            ));
+            if let (Some(date), Some(at)) = (void_date(&due.voided_at), due.voided_at.clone()) {
+                movements.push((
+                    StatementMovement { date, sequence: (at, due.id), delta: -due.amount },
+                    ("due_void", Some(due.id), None, format!("Void of {label}: {}", due.void_reason.unwrap_or_default())),
+                ));
+            }
+        }
+        for r in tx
+            .fetch_all("SELECT * FROM payments WHERE customer_id = $1", args![customer_id])
+            .await?
+        {
+            let p = Payment::from_row(&r)?;
+            let label = match &p.reference {
+                Some(reference) => format!("Payment ({}, {reference})", p.method),
+                None => format!("Payment ({})", p.method),
+            };
+            movements.push((
+                StatementMovement { date: p.paid_on, sequence: (p.created_at.clone(), p.id), delta: -p.amount },
+                ("payment", None, Some(p.id), label.clone()),
+            ));
+            if let (Some(date), Some(at)) = (void_date(&p.voided_at), p.voided_at.clone()) {
+                movements.push((
+                    StatementMovement { date, sequence: (at, p.id), delta: p.amount },
+                    ("payment_void", None, Some(p.id), format!("Void of {label}: {}", p.void_reason.unwrap_or_default())),
+                ));
+            }
+        }
+        let all = running_balances(0, movements);
+        let mut opening_balance = 0;
+        let mut lines = Vec::new();
+        for (m, (kind, due_id, payment_id, description), balance) in all {
+            if from.is_some_and(|f| m.date < f) {
+                opening_balance = balance;
+                continue;
+            }
+            if to.is_some_and(|t| m.date > t) {
+                continue;
+            }
+            lines.push(StatementLine { date: m.date, kind, due_id, payment_id, description, delta: m.delta, balance });
+        }
+        let closing_balance = lines.last().map_or(opening_balance, |l| l.balance);
+        Ok(Statement { customer, from, to, opening_balance, closing_balance, lines })
+    }
+}
