@@ -5,7 +5,11 @@ use crate::config::RawSettings;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "duetrack", version, about = "A shop's credit book: customers, dues, payments and reminders")]
+#[command(
+    name = "duetrack",
+    version,
+    about = "A shop's credit book: customers, dues, payments and reminders"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub settings: RawSettings,

@@ -30,7 +30,12 @@ pub struct RawSettings {
     #[arg(long, env = "DUETRACK_ADMIN_USER", global = true)]
     pub admin_user: Option<String>,
     /// Password of the owner account created on first start (generated and printed once when absent).
-    #[arg(long, env = "DUETRACK_ADMIN_PASSWORD", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "DUETRACK_ADMIN_PASSWORD",
+        global = true,
+        hide_env_values = true
+    )]
     pub admin_password: Option<String>,
     /// The shop's name, shown on pages and in emails.
     #[arg(long, env = "SHOP_NAME", global = true)]
@@ -150,15 +155,22 @@ impl Config {
                 path: data_dir.join("duetrack.db"),
             },
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                DatabaseConfig::Postgres { url: url.to_string() }
+                DatabaseConfig::Postgres {
+                    url: url.to_string(),
+                }
             }
             Some(url) if url.starts_with("sqlite:") => {
                 let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
                 let path = path.split('?').next().unwrap_or_default();
                 if path.is_empty() || path == ":memory:" {
-                    return Err(bad("DATABASE_URL", "an SQLite URL must name a file, e.g. sqlite://data/duetrack.db"));
+                    return Err(bad(
+                        "DATABASE_URL",
+                        "an SQLite URL must name a file, e.g. sqlite://data/duetrack.db",
+                    ));
                 }
-                DatabaseConfig::Sqlite { path: PathBuf::from(path) }
+                DatabaseConfig::Sqlite {
+                    path: PathBuf::from(path),
+                }
             }
             Some(other) => {
                 return Err(bad(
@@ -170,15 +182,24 @@ impl Config {
 
         let bind_text = given(&raw.bind).unwrap_or("127.0.0.1:8080");
         let bind: SocketAddr = bind_text.parse().map_err(|_| {
-            bad("DUETRACK_BIND", format!("'{bind_text}' is not an address and port such as 127.0.0.1:8080"))
+            bad(
+                "DUETRACK_BIND",
+                format!("'{bind_text}' is not an address and port such as 127.0.0.1:8080"),
+            )
         })?;
 
         let base_url = match given(&raw.base_url) {
             Some(url) => {
                 let ok = (url.starts_with("http://") || url.starts_with("https://"))
-                    && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty() && !rest.contains(' '));
+                    && url
+                        .split("://")
+                        .nth(1)
+                        .is_some_and(|rest| !rest.is_empty() && !rest.contains(' '));
                 if !ok {
-                    return Err(bad("DUETRACK_BASE_URL", format!("'{url}' is not an http:// or https:// URL")));
+                    return Err(bad(
+                        "DUETRACK_BASE_URL",
+                        format!("'{url}' is not an http:// or https:// URL"),
+                    ));
                 }
                 url.trim_end_matches('/').to_string()
             }
@@ -197,8 +218,14 @@ impl Config {
             ));
         }
         let admin_password = raw.admin_password.clone().filter(|p| !p.is_empty());
-        if admin_password.as_ref().is_some_and(|p| p.chars().count() > 256) {
-            return Err(bad("DUETRACK_ADMIN_PASSWORD", "is longer than 256 characters"));
+        if admin_password
+            .as_ref()
+            .is_some_and(|p| p.chars().count() > 256)
+        {
+            return Err(bad(
+                "DUETRACK_ADMIN_PASSWORD",
+                "is longer than 256 characters",
+            ));
         }
 
         let shop_name = given(&raw.shop_name)
@@ -211,55 +238,79 @@ impl Config {
 
         let tz_text = given(&raw.timezone).unwrap_or("UTC");
         let timezone: Tz = tz_text.parse().map_err(|_| {
-            bad("DUETRACK_TIMEZONE", format!("'{tz_text}' is not an IANA time zone such as Asia/Kolkata"))
+            bad(
+                "DUETRACK_TIMEZONE",
+                format!("'{tz_text}' is not an IANA time zone such as Asia/Kolkata"),
+            )
         })?;
 
         let time_text = given(&raw.reminder_time).unwrap_or("09:00");
-        let reminder_time = NaiveTime::parse_from_str(time_text, "%H:%M")
-            .map_err(|_| bad("DUETRACK_REMINDER_TIME", format!("'{time_text}' is not a time of day HH:MM such as 09:00")))?;
+        let reminder_time = NaiveTime::parse_from_str(time_text, "%H:%M").map_err(|_| {
+            bad(
+                "DUETRACK_REMINDER_TIME",
+                format!("'{time_text}' is not a time of day HH:MM such as 09:00"),
+            )
+        })?;
 
         let upi_id = match given(&raw.upi_id) {
             Some(id) => {
-                let valid = id.split_once('@').is_some_and(|(a, b)| {
-                    !a.is_empty() && !b.is_empty() && !b.contains('@')
-                }) && id.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
+                let valid = id
+                    .split_once('@')
+                    .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && !b.contains('@'))
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
                 if !valid {
-                    return Err(bad("DUETRACK_UPI_ID", format!("'{id}' is not a UPI id such as shop@okbank")));
+                    return Err(bad(
+                        "DUETRACK_UPI_ID",
+                        format!("'{id}' is not a UPI id such as shop@okbank"),
+                    ));
                 }
                 Some(id.to_string())
             }
             None => None,
         };
 
-        let smtp_username = given(&raw.smtp_username).map(str::to_string).or_else(|| legacy("EMAIL_ADDRESS"));
+        let smtp_username = given(&raw.smtp_username)
+            .map(str::to_string)
+            .or_else(|| legacy("EMAIL_ADDRESS"));
         let smtp_password = raw
             .smtp_password
             .clone()
             .filter(|p| !p.is_empty())
             .or_else(|| legacy("EMAIL_PASSWORD"));
-        let security = match given(&raw.smtp_security).map(str::to_ascii_lowercase).as_deref() {
+        let security = match given(&raw.smtp_security)
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None => None,
             Some("none") => Some(SmtpSecurity::None),
             Some("starttls") => Some(SmtpSecurity::StartTls),
             Some("tls") => Some(SmtpSecurity::Tls),
             Some(other) => {
-                return Err(bad("SMTP_SECURITY", format!("'{other}' is not one of none, starttls, tls")));
+                return Err(bad(
+                    "SMTP_SECURITY",
+                    format!("'{other}' is not one of none, starttls, tls"),
+                ));
             }
         };
         let port = match given(&raw.smtp_port) {
-            Some(p) => Some(
-                p.parse::<u16>()
-                    .ok()
-                    .filter(|p| *p > 0)
-                    .ok_or_else(|| bad("SMTP_PORT", format!("'{p}' is not a port number from 1 to 65535")))?,
-            ),
+            Some(p) => Some(p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+                bad(
+                    "SMTP_PORT",
+                    format!("'{p}' is not a port number from 1 to 65535"),
+                )
+            })?),
             None => None,
         };
         // The original system sent through Gmail with only an address and an
         // app password; keep that working.
         let host = given(&raw.smtp_host).map(str::to_string).or_else(|| {
-            (smtp_username.as_deref().is_some_and(|u| u.ends_with("@gmail.com")) && smtp_password.is_some())
-                .then(|| "smtp.gmail.com".to_string())
+            (smtp_username
+                .as_deref()
+                .is_some_and(|u| u.ends_with("@gmail.com"))
+                && smtp_password.is_some())
+            .then(|| "smtp.gmail.com".to_string())
         });
         let smtp = host.map(|host| {
             let security = security.clone().unwrap_or(match port {
@@ -281,9 +332,14 @@ impl Config {
         });
         let email_from = given(&raw.email_from).map(str::to_string).or(smtp_username);
         if let Some(from) = &email_from {
-            let address = from.rsplit_once('<').map_or(from.as_str(), |(_, a)| a.trim_end_matches('>'));
+            let address = from
+                .rsplit_once('<')
+                .map_or(from.as_str(), |(_, a)| a.trim_end_matches('>'));
             if crate::domain::fields::Email::parse(address).is_err() {
-                return Err(bad("EMAIL_FROM", format!("'{from}' is not an email address")));
+                return Err(bad(
+                    "EMAIL_FROM",
+                    format!("'{from}' is not an email address"),
+                ));
             }
         }
 
@@ -292,7 +348,12 @@ impl Config {
                 .parse::<u32>()
                 .ok()
                 .filter(|n| (1..=1000).contains(n))
-                .ok_or_else(|| bad("DUETRACK_DB_MAX_CONNECTIONS", format!("'{n}' is not a number from 1 to 1000")))?,
+                .ok_or_else(|| {
+                    bad(
+                        "DUETRACK_DB_MAX_CONNECTIONS",
+                        format!("'{n}' is not a number from 1 to 1000"),
+                    )
+                })?,
             None => 10,
         };
         let session_hours = match given(&raw.session_hours) {
@@ -300,7 +361,12 @@ impl Config {
                 .parse::<i64>()
                 .ok()
                 .filter(|n| (1..=24 * 90).contains(n))
-                .ok_or_else(|| bad("DUETRACK_SESSION_HOURS", format!("'{n}' is not a number of hours from 1 to 2160")))?,
+                .ok_or_else(|| {
+                    bad(
+                        "DUETRACK_SESSION_HOURS",
+                        format!("'{n}' is not a number of hours from 1 to 2160"),
+                    )
+                })?,
             None => 12,
         };
 
@@ -325,7 +391,9 @@ impl Config {
 
     /// Today's date where the shop is.
     pub fn today(&self) -> chrono::NaiveDate {
-        chrono::Utc::now().with_timezone(&self.timezone).date_naive()
+        chrono::Utc::now()
+            .with_timezone(&self.timezone)
+            .date_naive()
     }
 }
 
@@ -336,7 +404,9 @@ mod tests {
     #[test]
     fn defaults_give_an_sqlite_file_in_the_data_dir() {
         let config = Config::from_raw(&RawSettings::default()).unwrap();
-        assert!(matches!(config.database, DatabaseConfig::Sqlite { ref path } if path.ends_with("duetrack.db")));
+        assert!(
+            matches!(config.database, DatabaseConfig::Sqlite { ref path } if path.ends_with("duetrack.db"))
+        );
         assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(config.currency.code(), "INR");
         assert_eq!(config.admin_user, "admin");
@@ -345,14 +415,62 @@ mod tests {
     #[test]
     fn wrong_values_name_their_variable() {
         let cases: Vec<(&str, RawSettings)> = vec![
-            ("DUETRACK_BIND", RawSettings { bind: Some("nowhere".into()), ..Default::default() }),
-            ("DUETRACK_CURRENCY", RawSettings { currency: Some("RUPEES".into()), ..Default::default() }),
-            ("DUETRACK_TIMEZONE", RawSettings { timezone: Some("Mars/Olympus".into()), ..Default::default() }),
-            ("DUETRACK_REMINDER_TIME", RawSettings { reminder_time: Some("25:00".into()), ..Default::default() }),
-            ("SMTP_SECURITY", RawSettings { smtp_security: Some("ssl3".into()), ..Default::default() }),
-            ("SMTP_PORT", RawSettings { smtp_port: Some("99999".into()), ..Default::default() }),
-            ("DATABASE_URL", RawSettings { database_url: Some("mysql://x".into()), ..Default::default() }),
-            ("DUETRACK_BASE_URL", RawSettings { base_url: Some("ftp://x".into()), ..Default::default() }),
+            (
+                "DUETRACK_BIND",
+                RawSettings {
+                    bind: Some("nowhere".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "DUETRACK_CURRENCY",
+                RawSettings {
+                    currency: Some("RUPEES".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "DUETRACK_TIMEZONE",
+                RawSettings {
+                    timezone: Some("Mars/Olympus".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "DUETRACK_REMINDER_TIME",
+                RawSettings {
+                    reminder_time: Some("25:00".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "SMTP_SECURITY",
+                RawSettings {
+                    smtp_security: Some("ssl3".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "SMTP_PORT",
+                RawSettings {
+                    smtp_port: Some("99999".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "DATABASE_URL",
+                RawSettings {
+                    database_url: Some("mysql://x".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "DUETRACK_BASE_URL",
+                RawSettings {
+                    base_url: Some("ftp://x".into()),
+                    ..Default::default()
+                },
+            ),
         ];
         for (variable, raw) in cases {
             assert_eq!(Config::from_raw(&raw).unwrap_err().variable, variable);

@@ -10,11 +10,11 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     // A missing .env is normal; a malformed one is a configuration error.
-    if let Err(e) = dotenvy::dotenv() {
-        if !e.not_found() {
-            eprintln!("duetrack: cannot read .env: {e}");
-            return ExitCode::from(2);
-        }
+    if let Err(e) = dotenvy::dotenv()
+        && !e.not_found()
+    {
+        eprintln!("duetrack: cannot read .env: {e}");
+        return ExitCode::from(2);
     }
     let cli = Cli::parse();
     let config = match Config::from_raw(&cli.settings) {
@@ -26,11 +26,15 @@ fn main() -> ExitCode {
     };
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info")),
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info")),
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("duetrack: cannot start the runtime: {e}");
@@ -69,7 +73,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 report.customers, report.dues, report.payments, report.activity_entries
             );
             if report.is_clean() {
-                println!("OK: every balance equals its ledger, allocations add up and the hash chain is intact");
+                println!(
+                    "OK: every balance equals its ledger, allocations add up and the hash chain is intact"
+                );
                 Ok(ExitCode::SUCCESS)
             } else {
                 println!("FOUND {} PROBLEM(S):", report.problems.len());

@@ -20,14 +20,16 @@ pub struct Application {
 
 /// Opens the database named by the configuration and brings its schema up to date.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let db = Db::connect(config).await.map_err(|e| match &config.database {
-        crate::config::DatabaseConfig::Sqlite { path } => {
-            anyhow::anyhow!("cannot open the SQLite database {}: {e}", path.display())
-        }
-        crate::config::DatabaseConfig::Postgres { .. } => {
-            anyhow::anyhow!("cannot connect to PostgreSQL (DATABASE_URL): {e}")
-        }
-    })?;
+    let db = Db::connect(config)
+        .await
+        .map_err(|e| match &config.database {
+            crate::config::DatabaseConfig::Sqlite { path } => {
+                anyhow::anyhow!("cannot open the SQLite database {}: {e}", path.display())
+            }
+            crate::config::DatabaseConfig::Postgres { .. } => {
+                anyhow::anyhow!("cannot connect to PostgreSQL (DATABASE_URL): {e}")
+            }
+        })?;
     db.migrate().await?;
     Ok(Store::new(db, config.currency, config.timezone))
 }
@@ -45,9 +47,9 @@ impl Application {
                 config.admin_user
             );
         }
-        let listener = TcpListener::bind(config.bind)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {} (DUETRACK_BIND): {e}", config.bind))?;
+        let listener = TcpListener::bind(config.bind).await.map_err(|e| {
+            anyhow::anyhow!("cannot listen on {} (DUETRACK_BIND): {e}", config.bind)
+        })?;
         let state = AppState {
             store: store.clone(),
             config: Arc::new(config),
@@ -60,11 +62,16 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     /// Serves until `shutdown` completes, then lets requests in flight finish.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.store.clone()));
         let result = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)

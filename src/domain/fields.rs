@@ -87,7 +87,9 @@ impl Email {
                 .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
         let local_ok = !local.is_empty()
             && local.len() <= 64
-            && !local.chars().any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\"@\\".contains(c));
+            && !local
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\"@\\".contains(c));
         if !domain_ok || !local_ok {
             return err(format!("'{raw}' is not an email address"));
         }
@@ -118,7 +120,9 @@ impl Phone {
             .chars()
             .all(|c| c.is_ascii_digit() || " -.()".contains(c))
         {
-            return err(format!("'{raw}' is not a phone number; use digits, spaces, dashes and an optional leading +"));
+            return err(format!(
+                "'{raw}' is not a phone number; use digits, spaces, dashes and an optional leading +"
+            ));
         }
         let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
         if !(5..=15).contains(&digits.len()) {
@@ -160,7 +164,10 @@ impl TextKind {
     }
 
     fn multiline(self) -> bool {
-        matches!(self, TextKind::Address | TextKind::Notes | TextKind::Description | TextKind::Reason)
+        matches!(
+            self,
+            TextKind::Address | TextKind::Notes | TextKind::Description | TextKind::Reason
+        )
     }
 
     /// Cleans an optional text; blank becomes `None`.
@@ -182,10 +189,13 @@ impl TextKind {
 pub fn parse_date(raw: &str) -> Result<NaiveDate, FieldError> {
     let text = raw.trim();
     let shaped = text.len() == 10
-        && text
-            .bytes()
-            .enumerate()
-            .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        && text.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
     if !shaped {
         return err(format!("'{raw}' is not a date in the form YYYY-MM-DD"));
     }
@@ -252,12 +262,20 @@ pub fn username_stem(name: &CustomerName) -> String {
     let mut stem = words.join(".");
     stem.truncate(24);
     let stem = stem.trim_end_matches('.').to_string();
-    if stem.is_empty() { "customer".to_string() } else { stem }
+    if stem.is_empty() {
+        "customer".to_string()
+    } else {
+        stem
+    }
 }
 
 /// The words a customer can be found by: each word of the name, the whole
 /// name, the email and its local part, the phone's digits and its last ten.
-pub fn search_terms(name: &CustomerName, email: Option<&Email>, phone: Option<&Phone>) -> Vec<String> {
+pub fn search_terms(
+    name: &CustomerName,
+    email: Option<&Email>,
+    phone: Option<&Phone>,
+) -> Vec<String> {
     let mut terms: Vec<String> = name
         .as_str()
         .to_lowercase()
@@ -306,7 +324,10 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_must_say_something() {
-        assert_eq!(CustomerName::parse("  Asha Rao ").unwrap().as_str(), "Asha Rao");
+        assert_eq!(
+            CustomerName::parse("  Asha Rao ").unwrap().as_str(),
+            "Asha Rao"
+        );
         assert!(CustomerName::parse("   ").is_err());
         assert!(CustomerName::parse("!!!").is_err());
         assert!(CustomerName::parse("a\u{0}b").is_err());
@@ -315,15 +336,28 @@ mod tests {
 
     #[test]
     fn emails_are_checked_and_lower_cased() {
-        assert_eq!(Email::parse("Asha@Example.COM").unwrap().as_str(), "asha@example.com");
-        for bad in ["asha", "asha@", "@example.com", "asha@example", "a b@example.com", "asha@exa..mple.com"] {
+        assert_eq!(
+            Email::parse("Asha@Example.COM").unwrap().as_str(),
+            "asha@example.com"
+        );
+        for bad in [
+            "asha",
+            "asha@",
+            "@example.com",
+            "asha@example",
+            "a b@example.com",
+            "asha@exa..mple.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn phones_keep_their_digits() {
-        assert_eq!(Phone::parse("+91 98765-43210").unwrap().as_str(), "+919876543210");
+        assert_eq!(
+            Phone::parse("+91 98765-43210").unwrap().as_str(),
+            "+919876543210"
+        );
         assert!(Phone::parse("call me").is_err());
         assert!(Phone::parse("12").is_err());
     }
@@ -351,7 +385,14 @@ mod tests {
         let email = Email::parse("asha@example.com").unwrap();
         let phone = Phone::parse("+91 98765 43210").unwrap();
         let terms = search_terms(&name, Some(&email), Some(&phone));
-        for t in ["asha", "rao", "asha rao", "asha@example.com", "919876543210", "9876543210"] {
+        for t in [
+            "asha",
+            "rao",
+            "asha rao",
+            "asha@example.com",
+            "919876543210",
+            "9876543210",
+        ] {
             assert!(terms.contains(&t.to_string()), "{t}");
         }
         assert_eq!(search_prefixes("98765-432 Asha"), vec!["98765432", "asha"]);

@@ -118,7 +118,13 @@ pub struct Reallocation {
 /// longer hold.
 pub fn reallocate(dues: &[DueLine], payments: &[PaymentLine]) -> Reallocation {
     let mut dues: Vec<&DueLine> = dues.iter().collect();
-    dues.sort_by_key(|d| (allocation_date(d.issue_date, d.due_date), d.issue_date, d.id));
+    dues.sort_by_key(|d| {
+        (
+            allocation_date(d.issue_date, d.due_date),
+            d.issue_date,
+            d.id,
+        )
+    });
     let mut payments: Vec<&PaymentLine> = payments.iter().collect();
     payments.sort_by_key(|p| (p.paid_on, p.id));
 
@@ -174,7 +180,10 @@ pub struct StatementMovement {
 
 /// Orders movements and returns, for each, the balance after it, starting
 /// from `opening`.
-pub fn running_balances<T>(opening: i64, mut lines: Vec<(StatementMovement, T)>) -> Vec<(StatementMovement, T, i64)> {
+pub fn running_balances<T>(
+    opening: i64,
+    mut lines: Vec<(StatementMovement, T)>,
+) -> Vec<(StatementMovement, T, i64)> {
     lines.sort_by(|a, b| (a.0.date, &a.0.sequence).cmp(&(b.0.date, &b.0.sequence)));
     let mut balance = opening;
     lines
@@ -197,7 +206,16 @@ mod tests {
 
     #[test]
     fn a_partial_payment_fills_the_oldest_due_first() {
-        let open = vec![OpenDue { id: 1, outstanding: 500 }, OpenDue { id: 2, outstanding: 300 }];
+        let open = vec![
+            OpenDue {
+                id: 1,
+                outstanding: 500,
+            },
+            OpenDue {
+                id: 2,
+                outstanding: 300,
+            },
+        ];
         let (slices, left) = allocate(600, &open);
         assert_eq!(slices, vec![(1, 500), (2, 100)]);
         assert_eq!(left, 0);
@@ -205,7 +223,13 @@ mod tests {
 
     #[test]
     fn an_overpayment_leaves_an_advance() {
-        let (slices, left) = allocate(900, &[OpenDue { id: 1, outstanding: 500 }]);
+        let (slices, left) = allocate(
+            900,
+            &[OpenDue {
+                id: 1,
+                outstanding: 500,
+            }],
+        );
         assert_eq!(slices, vec![(1, 500)]);
         assert_eq!(left, 400);
     }
@@ -220,17 +244,44 @@ mod tests {
     #[test]
     fn reallocation_ranks_dues_by_due_date_then_issue_date() {
         let dues = vec![
-            DueLine { id: 1, amount: 100, issue_date: day(0), due_date: Some(day(30)) },
-            DueLine { id: 2, amount: 100, issue_date: day(5), due_date: Some(day(10)) },
-            DueLine { id: 3, amount: 100, issue_date: day(1), due_date: None },
+            DueLine {
+                id: 1,
+                amount: 100,
+                issue_date: day(0),
+                due_date: Some(day(30)),
+            },
+            DueLine {
+                id: 2,
+                amount: 100,
+                issue_date: day(5),
+                due_date: Some(day(10)),
+            },
+            DueLine {
+                id: 3,
+                amount: 100,
+                issue_date: day(1),
+                due_date: None,
+            },
         ];
-        let payments = vec![PaymentLine { id: 9, amount: 150, paid_on: day(20) }];
+        let payments = vec![PaymentLine {
+            id: 9,
+            amount: 150,
+            paid_on: day(20),
+        }];
         let r = reallocate(&dues, &payments);
         assert_eq!(
             r.allocations,
             vec![
-                Allocation { payment_id: 9, due_id: 3, amount: 100 },
-                Allocation { payment_id: 9, due_id: 2, amount: 50 },
+                Allocation {
+                    payment_id: 9,
+                    due_id: 3,
+                    amount: 100
+                },
+                Allocation {
+                    payment_id: 9,
+                    due_id: 2,
+                    amount: 50
+                },
             ]
         );
     }
@@ -244,31 +295,45 @@ mod tests {
 
     #[test]
     fn the_running_balance_follows_the_dates() {
-        let m = |d: u32, seq: i64, delta: i64| (StatementMovement { date: day(d), sequence: ("a".into(), seq), delta }, ());
+        let m = |d: u32, seq: i64, delta: i64| {
+            (
+                StatementMovement {
+                    date: day(d),
+                    sequence: ("a".into(), seq),
+                    delta,
+                },
+                (),
+            )
+        };
         let lines = running_balances(0, vec![m(2, 2, -30), m(1, 1, 100), m(3, 3, 50)]);
         let balances: Vec<i64> = lines.iter().map(|l| l.2).collect();
         assert_eq!(balances, vec![100, 70, 120]);
     }
 
     fn dues_strategy() -> impl Strategy<Value = Vec<DueLine>> {
-        prop::collection::vec((1i64..100_000, 0u32..60, prop::option::of(0u32..90)), 0..12).prop_map(|v| {
-            v.into_iter()
-                .enumerate()
-                .map(|(i, (amount, issue, due))| DueLine {
-                    id: i as i64 + 1,
-                    amount,
-                    issue_date: day(issue),
-                    due_date: due.map(day),
-                })
-                .collect()
-        })
+        prop::collection::vec((1i64..100_000, 0u32..60, prop::option::of(0u32..90)), 0..12)
+            .prop_map(|v| {
+                v.into_iter()
+                    .enumerate()
+                    .map(|(i, (amount, issue, due))| DueLine {
+                        id: i as i64 + 1,
+                        amount,
+                        issue_date: day(issue),
+                        due_date: due.map(day),
+                    })
+                    .collect()
+            })
     }
 
     fn payments_strategy() -> impl Strategy<Value = Vec<PaymentLine>> {
         prop::collection::vec((1i64..150_000, 0u32..90), 0..12).prop_map(|v| {
             v.into_iter()
                 .enumerate()
-                .map(|(i, (amount, on))| PaymentLine { id: i as i64 + 100, amount, paid_on: day(on) })
+                .map(|(i, (amount, on))| PaymentLine {
+                    id: i as i64 + 100,
+                    amount,
+                    paid_on: day(on),
+                })
                 .collect()
         })
     }

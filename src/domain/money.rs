@@ -88,7 +88,9 @@ impl Currency {
         let whole: i64 = if whole.is_empty() {
             0
         } else {
-            whole.parse().map_err(|_| MoneyError::NotANumber(input.to_string()))?
+            whole
+                .parse()
+                .map_err(|_| MoneyError::NotANumber(input.to_string()))?
         };
         let mut minor_fraction: i64 = if fraction.is_empty() {
             0
@@ -178,9 +180,14 @@ impl fmt::Display for MoneyError {
                 write!(f, "must be a whole number: {currency} has no minor unit")
             }
             MoneyError::TooManyDecimals { max, currency } => {
-                write!(f, "has more than {max} decimal places, which {currency} does not have")
+                write!(
+                    f,
+                    "has more than {max} decimal places, which {currency} does not have"
+                )
             }
-            MoneyError::TooLarge(max) => write!(f, "is too large; the most one entry may be is {max}"),
+            MoneyError::TooLarge(max) => {
+                write!(f, "is too large; the most one entry may be is {max}")
+            }
             MoneyError::Negative => write!(f, "must not be negative"),
             MoneyError::Zero => write!(f, "must be greater than zero"),
         }
@@ -211,12 +218,23 @@ mod tests {
     #[test]
     fn malformed_amounts_are_refused_with_a_reason() {
         let c = inr();
-        for bad in ["", " ", "abc", "1e3", "NaN", "inf", "1.2.3", ".5", "5.", "+5", "1,000", "--1", "0x10"] {
+        for bad in [
+            "", " ", "abc", "1e3", "NaN", "inf", "1.2.3", ".5", "5.", "+5", "1,000", "--1", "0x10",
+        ] {
             assert!(c.parse_amount(bad).is_err(), "{bad:?} should be refused");
         }
-        assert!(matches!(c.parse_amount("1.234"), Err(MoneyError::TooManyDecimals { max: 2, .. })));
-        assert!(matches!(c.parse_amount("99999999999999999999999"), Err(MoneyError::TooLarge(_))));
-        assert!(matches!(c.parse_amount("1000000000000.01"), Err(MoneyError::TooLarge(_))));
+        assert!(matches!(
+            c.parse_amount("1.234"),
+            Err(MoneyError::TooManyDecimals { max: 2, .. })
+        ));
+        assert!(matches!(
+            c.parse_amount("99999999999999999999999"),
+            Err(MoneyError::TooLarge(_))
+        ));
+        assert!(matches!(
+            c.parse_amount("1000000000000.01"),
+            Err(MoneyError::TooLarge(_))
+        ));
         assert_eq!(c.parse_positive("0"), Err(MoneyError::Zero));
         assert_eq!(c.parse_positive("-1"), Err(MoneyError::Negative));
     }

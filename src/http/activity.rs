@@ -58,11 +58,21 @@ fn bound(state: &AppState, field: &str, raw: &str, end: bool) -> ApiResult<Strin
             format!("'{raw}' is neither a date YYYY-MM-DD nor an RFC 3339 time"),
         )
     })?;
-    let day = if end { date.succ_opt().unwrap_or(date) } else { date };
+    let day = if end {
+        date.succ_opt().unwrap_or(date)
+    } else {
+        date
+    };
     let local = day
         .and_hms_opt(0, 0, 0)
         .and_then(|t| t.and_local_timezone(state.config.timezone).earliest())
-        .ok_or_else(|| ApiError::bad_request("invalid_date", field, format!("'{raw}' has no midnight in the shop's time zone")))?;
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_date",
+                field,
+                format!("'{raw}' has no midnight in the shop's time zone"),
+            )
+        })?;
     Ok(timestamp_text(local.with_timezone(&chrono::Utc)))
 }
 
@@ -75,11 +85,16 @@ async fn list_activity(
     State(state): State<AppState>,
     query: Result<Query<ActivityParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<ActivityPage>> {
-    let Query(params) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
+    let Query(params) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
     let paging = Paging::parse(params.page.as_deref(), params.per_page.as_deref())?;
     let given = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    let from = given(params.from).map(|f| bound(&state, "from", &f, false)).transpose()?;
-    let to = given(params.to).map(|t| bound(&state, "to", &t, true)).transpose()?;
+    let from = given(params.from)
+        .map(|f| bound(&state, "from", &f, false))
+        .transpose()?;
+    let to = given(params.to)
+        .map(|t| bound(&state, "to", &t, true))
+        .transpose()?;
     let filter = ActivityFilter {
         entity_type: given(params.entity),
         entity_id: given(params.entity_id),

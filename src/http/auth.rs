@@ -46,9 +46,16 @@ pub struct LoginResponse {
     (status = 401, description = "Wrong user name or password", body = Problem),
     (status = 422, description = "A field is missing", body = Problem),
 ))]
-async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginRequest>) -> ApiResult<Response> {
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> ApiResult<Response> {
     let username = body.username.trim();
-    if username.is_empty() || body.password.is_empty() || username.len() > 254 || body.password.len() > 1024 {
+    if username.is_empty()
+        || body.password.is_empty()
+        || username.len() > 254
+        || body.password.len() > 1024
+    {
         return Err(ApiError::unauthorized("wrong user name or password"));
     }
     let hours = state.config.session_hours;
@@ -57,7 +64,11 @@ async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginReques
         .staff_login(username, &body.password, hours)
         .await?
         .ok_or_else(|| ApiError::unauthorized("wrong user name or password"))?;
-    let secure = if state.config.base_url.starts_with("https://") { "; Secure" } else { "" };
+    let secure = if state.config.base_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
     let cookie = format!(
         "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
         session.token,
@@ -80,7 +91,10 @@ async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginReques
     (status = 204, description = "The token no longer works"),
     (status = 401, body = Problem),
 ))]
-async fn logout(State(state): State<AppState>, Extension(actor): Extension<Actor>) -> ApiResult<Response> {
+async fn logout(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+) -> ApiResult<Response> {
     state.store.revoke_session(&actor.token_hash).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(
@@ -93,20 +107,25 @@ async fn logout(State(state): State<AppState>, Extension(actor): Extension<Actor
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 /// Lets a request through only with a live staff token, and hands the
 /// handler who is calling.
-pub async fn require_staff(State(state): State<AppState>, mut request: Request, next: Next) -> ApiResult<Response> {
+pub async fn require_staff(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> ApiResult<Response> {
     let token = bearer_token(request.headers()).ok_or_else(|| {
         ApiError::unauthorized("sign in first and send the token as Authorization: Bearer <token> (POST /api/v1/auth/login)")
     })?;
-    let actor = state
-        .store
-        .staff_session(token)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("the token is unknown, expired or revoked; sign in again"))?;
+    let actor = state.store.staff_session(token).await?.ok_or_else(|| {
+        ApiError::unauthorized("the token is unknown, expired or revoked; sign in again")
+    })?;
     request.extensions_mut().insert(actor);
     Ok(next.run(request).await)
 }

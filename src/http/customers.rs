@@ -7,7 +7,9 @@ use super::extract::{ApiJson, Checks, Id, OptionalJson, Paging, Patch, RawAmount
 use crate::domain::fields::{CustomerName, Email, FieldError, Phone, TextKind};
 use crate::domain::money::Money;
 use crate::store::auth::Actor;
-use crate::store::customers::{Customer, CustomerPatch, CustomerQuery, CustomerSort, CustomerStatus, NewCustomer};
+use crate::store::customers::{
+    Customer, CustomerPatch, CustomerQuery, CustomerSort, CustomerStatus, NewCustomer,
+};
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -132,9 +134,24 @@ async fn create_customer(
     let name = checks.field("name", CustomerName::parse(&body.name));
     let email = optional(&mut checks, "email", body.email.as_deref(), Email::parse);
     let phone = optional(&mut checks, "phone", body.phone.as_deref(), Phone::parse);
-    let address = optional(&mut checks, "address", body.address.as_deref(), text(TextKind::Address));
-    let category = optional(&mut checks, "category", body.category.as_deref(), text(TextKind::Category));
-    let notes = optional(&mut checks, "notes", body.notes.as_deref(), text(TextKind::Notes));
+    let address = optional(
+        &mut checks,
+        "address",
+        body.address.as_deref(),
+        text(TextKind::Address),
+    );
+    let category = optional(
+        &mut checks,
+        "category",
+        body.category.as_deref(),
+        text(TextKind::Category),
+    );
+    let notes = optional(
+        &mut checks,
+        "notes",
+        body.notes.as_deref(),
+        text(TextKind::Notes),
+    );
     let credit_limit = body
         .credit_limit
         .as_ref()
@@ -156,7 +173,11 @@ async fn create_customer(
         )
         .await?;
     let location = format!("/api/v1/customers/{}", customer.id);
-    let mut response = (StatusCode::CREATED, Json(CustomerView::new(&state, customer))).into_response();
+    let mut response = (
+        StatusCode::CREATED,
+        Json(CustomerView::new(&state, customer)),
+    )
+        .into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);
     }
@@ -210,7 +231,8 @@ async fn list_customers(
     State(state): State<AppState>,
     query: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<CustomerPage>> {
-    let Query(params) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
+    let Query(params) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
     let paging = Paging::parse(params.page.as_deref(), params.per_page.as_deref())?;
     let sort = match params.sort.as_deref().map(str::trim) {
         None | Some("") | Some("name") => CustomerSort::Name,
@@ -221,7 +243,9 @@ async fn list_customers(
             return Err(ApiError::bad_request(
                 "invalid_sort",
                 "sort",
-                format!("'{other}' is not a sort order; use name, balance_desc, overdue_desc or created_desc"),
+                format!(
+                    "'{other}' is not a sort order; use name, balance_desc, overdue_desc or created_desc"
+                ),
             ));
         }
     };
@@ -238,14 +262,21 @@ async fn list_customers(
     };
     let q = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     if q.is_some_and(|q| q.chars().count() > 100) {
-        return Err(ApiError::bad_request("invalid_query", "q", "the search is longer than 100 characters"));
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "q",
+            "the search is longer than 100 characters",
+        ));
     }
     let (customers, total) = state
         .store
         .list_customers(&CustomerQuery {
             q: q.map(str::to_string),
             status,
-            category: params.category.map(|c| c.trim().to_string()).filter(|c| !c.is_empty()),
+            category: params
+                .category
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty()),
             overdue_only: parse_flag("overdue", params.overdue.as_deref())?,
             sort,
             limit: paging.per_page,
@@ -253,7 +284,10 @@ async fn list_customers(
         })
         .await?;
     Ok(Json(CustomerPage {
-        items: customers.into_iter().map(|c| CustomerView::new(&state, c)).collect(),
+        items: customers
+            .into_iter()
+            .map(|c| CustomerView::new(&state, c))
+            .collect(),
         total,
         page: paging.page,
         per_page: paging.per_page,
@@ -338,8 +372,18 @@ async fn update_customer(
         name,
         email: patch_field(&mut checks, "email", body.email, Email::parse),
         phone: patch_field(&mut checks, "phone", body.phone, Phone::parse),
-        address: patch_field(&mut checks, "address", body.address, text(TextKind::Address)),
-        category: patch_field(&mut checks, "category", body.category, text(TextKind::Category)),
+        address: patch_field(
+            &mut checks,
+            "address",
+            body.address,
+            text(TextKind::Address),
+        ),
+        category: patch_field(
+            &mut checks,
+            "category",
+            body.category,
+            text(TextKind::Category),
+        ),
         notes: patch_field(&mut checks, "notes", body.notes, text(TextKind::Notes)),
         credit_limit: match body.credit_limit {
             Patch::Missing => None,
@@ -350,7 +394,10 @@ async fn update_customer(
         },
     };
     checks.finish()?;
-    let customer = state.store.update_customer(actor.label(), id, patch).await?;
+    let customer = state
+        .store
+        .update_customer(actor.label(), id, patch)
+        .await?;
     Ok(Json(CustomerView::new(&state, customer)))
 }
 
@@ -382,16 +429,23 @@ async fn delete_customer(
     query: Result<Query<DeleteParams>, axum::extract::rejection::QueryRejection>,
     OptionalJson(body): OptionalJson<DeleteBody>,
 ) -> ApiResult<Json<CustomerView>> {
-    let Query(params) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
+    let Query(params) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
     let body = body.unwrap_or_default();
     let force = parse_flag("force", params.force.as_deref())? || body.force.unwrap_or(false);
     let reason = match params.reason.or(body.reason) {
-        Some(r) => TextKind::Reason
-            .parse_optional(&r)
-            .map_err(|e| ApiError::invalid_fields(vec![super::error::FieldProblem { field: "reason".into(), detail: e.0 }]))?,
+        Some(r) => TextKind::Reason.parse_optional(&r).map_err(|e| {
+            ApiError::invalid_fields(vec![super::error::FieldProblem {
+                field: "reason".into(),
+                detail: e.0,
+            }])
+        })?,
         None => None,
     };
-    let customer = state.store.delete_customer(actor.label(), id, force, reason).await?;
+    let customer = state
+        .store
+        .delete_customer(actor.label(), id, force, reason)
+        .await?;
     Ok(Json(CustomerView::new(&state, customer)))
 }
 

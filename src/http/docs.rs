@@ -20,7 +20,13 @@ pub fn router(openapi: OpenApi) -> Router<AppState> {
             "/api/v1/openapi.json",
             get(move || {
                 let json = json.clone();
-                async move { ([(header::CONTENT_TYPE, "application/json")], json.to_string()).into_response() }
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        json.to_string(),
+                    )
+                        .into_response()
+                }
             }),
         )
         .route(
@@ -41,7 +47,12 @@ fn escape(text: &str) -> String {
 
 fn schema_name(r: &RefOr<utoipa::openapi::schema::Schema>) -> String {
     match r {
-        RefOr::Ref(r) => r.ref_location.rsplit('/').next().unwrap_or_default().to_string(),
+        RefOr::Ref(r) => r
+            .ref_location
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string(),
         RefOr::T(_) => "inline".to_string(),
     }
 }
@@ -63,7 +74,10 @@ fn render_operation(out: &mut String, method: &str, path: &str, op: &Operation) 
     if let Some(params) = &op.parameters {
         out.push_str("<table><tr><th>Parameter</th><th>In</th><th>Description</th></tr>");
         for p in params {
-            let location = serde_json::to_value(&p.parameter_in).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            let location = serde_json::to_value(&p.parameter_in)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
             let _ = write!(
                 out,
                 "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
@@ -89,14 +103,22 @@ fn render_operation(out: &mut String, method: &str, path: &str, op: &Operation) 
         let (description, schema) = match response {
             RefOr::T(r) => (
                 r.description.clone(),
-                r.content.values().next().and_then(|c| c.schema.as_ref()).map(schema_name),
+                r.content
+                    .values()
+                    .next()
+                    .and_then(|c| c.schema.as_ref())
+                    .map(schema_name),
             ),
             RefOr::Ref(r) => (r.ref_location.clone(), None),
         };
         let link = schema
             .map(|n| format!(" → <a href='#schema-{n}'>{n}</a>", n = escape(&n)))
             .unwrap_or_default();
-        let _ = write!(out, "<li><code>{status}</code> {}{link}</li>", escape(&description));
+        let _ = write!(
+            out,
+            "<li><code>{status}</code> {}{link}</li>",
+            escape(&description)
+        );
     }
     out.push_str("</ul></section>");
 }

@@ -98,15 +98,25 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::NotFound { entity, id } => ApiError::not_found(format!("{entity} {id} does not exist")),
-            StoreError::Conflict { code, message, field } => {
+            StoreError::NotFound { entity, id } => {
+                ApiError::not_found(format!("{entity} {id} does not exist"))
+            }
+            StoreError::Conflict {
+                code,
+                message,
+                field,
+            } => {
                 let e = ApiError::new(StatusCode::CONFLICT, code, message);
                 match field {
                     Some(f) => e.with_field(f),
                     None => e,
                 }
             }
-            StoreError::Rejected { code, message, field } => {
+            StoreError::Rejected {
+                code,
+                message,
+                field,
+            } => {
                 let e = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message);
                 match field {
                     Some(f) => e.with_field(f),
@@ -147,7 +157,10 @@ impl IntoResponse for ApiError {
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (self.status, body).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

@@ -7,8 +7,8 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use bytes::Bytes;
-use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use std::fmt;
 
 /// A JSON body. Malformed JSON is a 400; a missing or mistyped field is a
@@ -24,21 +24,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_ascii_lowercase);
-        if let Some(ct) = &content_type {
-            if !ct.starts_with("application/json") && !ct.contains("+json") {
-                return Err(ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    format!("the body must be JSON (Content-Type: application/json), not {ct}"),
-                ));
-            }
+        if let Some(ct) = &content_type
+            && !ct.starts_with("application/json")
+            && !ct.contains("+json")
+        {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!("the body must be JSON (Content-Type: application/json), not {ct}"),
+            ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             let status = e.status();
             if status == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(status, "body_too_large", "the request body is too large")
             } else {
-                ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the request body could not be read")
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "unreadable_body",
+                    "the request body could not be read",
+                )
             }
         })?;
         parse_json(&bytes).map(ApiJson)
@@ -53,6 +58,25 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
             "the request needs a JSON object as its body",
         ));
     }
+    // Serde would read a struct from a JSON array by position; the API
+    // speaks only in objects.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        if let Err(e) = serde_json::from_slice::<de::IgnoredAny>(bytes) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!(
+                    "the body is not valid JSON: {}",
+                    strip_position(&e.to_string())
+                ),
+            ));
+        }
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "the body must be a JSON object, such as {\"amount\": \"100.00\"}",
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer);
     if value.is_ok() {
@@ -60,7 +84,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "malformed_json",
-                format!("the body is not valid JSON: {}", strip_position(&e.to_string())),
+                format!(
+                    "the body is not valid JSON: {}",
+                    strip_position(&e.to_string())
+                ),
             )
         })?;
     }
@@ -82,9 +109,16 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
             None => path,
         };
         if field.is_empty() {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", format!("the body {message}"))
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                format!("the body {message}"),
+            )
         } else {
-            ApiError::invalid_fields(vec![FieldProblem { field, detail: message }])
+            ApiError::invalid_fields(vec![FieldProblem {
+                field,
+                detail: message,
+            }])
         }
     })
 }
@@ -104,9 +138,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the request body could not be read"))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unreadable_body",
+                "the request body could not be read",
+            )
+        })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(None));
         }
@@ -239,9 +277,17 @@ impl Paging {
     pub fn parse(page: Option<&str>, per_page: Option<&str>) -> ApiResult<Self> {
         let page = match page.map(str::trim).filter(|p| !p.is_empty()) {
             None => 1,
-            Some(p) => p.parse::<i64>().ok().filter(|n| (1..=1_000_000_000).contains(n)).ok_or_else(|| {
-                ApiError::bad_request("invalid_page", "page", format!("'{p}' is not a page number; pages start at 1"))
-            })?,
+            Some(p) => p
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=1_000_000_000).contains(n))
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_page",
+                        "page",
+                        format!("'{p}' is not a page number; pages start at 1"),
+                    )
+                })?,
         };
         let per_page = match per_page.map(str::trim).filter(|p| !p.is_empty()) {
             None => DEFAULT_PER_PAGE,
@@ -280,7 +326,10 @@ mod tests {
     #[test]
     fn json_errors_name_the_field() {
         let e = parse_json::<Body>(br#"{"amount": 12.5}"#).unwrap_err();
-        assert_eq!((e.status.as_u16(), e.field.as_deref()), (422, Some("amount")));
+        assert_eq!(
+            (e.status.as_u16(), e.field.as_deref()),
+            (422, Some("amount"))
+        );
         let e = parse_json::<Body>(br#"{}"#).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("amount"));
         let e = parse_json::<Body>(br#"{"amount": "#).unwrap_err();
@@ -294,7 +343,14 @@ mod tests {
 
     #[test]
     fn absurd_paging_is_refused() {
-        for (p, pp) in [("0", "10"), ("-1", "10"), ("x", "10"), ("1", "0"), ("1", "101"), ("99999999999999999999", "1")] {
+        for (p, pp) in [
+            ("0", "10"),
+            ("-1", "10"),
+            ("x", "10"),
+            ("1", "0"),
+            ("1", "101"),
+            ("99999999999999999999", "1"),
+        ] {
             assert!(Paging::parse(Some(p), Some(pp)).is_err(), "{p} {pp}");
         }
         assert_eq!(Paging::parse(Some("3"), Some("10")).unwrap().offset(), 20);

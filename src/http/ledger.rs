@@ -7,7 +7,9 @@ use super::error::{ApiError, ApiResult, Problem};
 use super::extract::{ApiJson, Checks, Id, RawAmount, checked};
 use crate::domain::fields::{PaymentMethod, TextKind, parse_date};
 use crate::store::auth::Actor;
-use crate::store::ledger::{Due, IdempotencyKey, LedgerCommand, LedgerOutcome, NewDue, NewPayment, Payment};
+use crate::store::ledger::{
+    Due, IdempotencyKey, LedgerCommand, LedgerOutcome, NewDue, NewPayment, Payment,
+};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -56,7 +58,11 @@ pub struct DueView {
 
 impl DueView {
     fn new(state: &AppState, d: Due) -> Self {
-        let outstanding = if d.status == "void" { 0 } else { d.amount - d.paid };
+        let outstanding = if d.status == "void" {
+            0
+        } else {
+            d.amount - d.paid
+        };
         Self {
             id: d.id,
             customer_id: d.customer_id,
@@ -175,9 +181,14 @@ async fn add_due(
     ApiJson(body): ApiJson<CreateDue>,
 ) -> ApiResult<(StatusCode, Json<DueView>)> {
     let mut checks = Checks::default();
-    let amount = checks.field("amount", state.config.currency.parse_positive(&body.amount.0));
+    let amount = checks.field(
+        "amount",
+        state.config.currency.parse_positive(&body.amount.0),
+    );
     let description = match &body.description {
-        Some(d) => checks.field("description", TextKind::Description.parse_optional(d)).flatten(),
+        Some(d) => checks
+            .field("description", TextKind::Description.parse_optional(d))
+            .flatten(),
         None => None,
     };
     let due_date = match body.due_date.as_deref().filter(|d| !d.trim().is_empty()) {
@@ -190,10 +201,13 @@ async fn add_due(
         Some(d) => checks.field("issue_date", past_or_today(&state, d)),
         None => Some(due_date.map_or(state.config.today(), |due| due.min(state.config.today()))),
     };
-    if let (Some(issue), Some(due)) = (issue_date, due_date) {
-        if due < issue {
-            checks.fail("due_date", format!("{due} is before the issue date {issue}"));
-        }
+    if let (Some(issue), Some(due)) = (issue_date, due_date)
+        && due < issue
+    {
+        checks.fail(
+            "due_date",
+            format!("{due} is before the issue date {issue}"),
+        );
     }
     checks.finish()?;
     let outcome = state
@@ -265,7 +279,9 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
             ApiError::bad_request(
                 "invalid_idempotency_key",
                 "Idempotency-Key",
-                format!("the Idempotency-Key header must be 1 to {MAX_KEY_LEN} visible ASCII characters"),
+                format!(
+                    "the Idempotency-Key header must be 1 to {MAX_KEY_LEN} visible ASCII characters"
+                ),
             )
         })?;
     Ok(Some(key.to_string()))
@@ -294,13 +310,18 @@ async fn record_payment(
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers)?;
     let mut checks = Checks::default();
-    let amount = checks.field("amount", state.config.currency.parse_positive(&body.amount.0));
+    let amount = checks.field(
+        "amount",
+        state.config.currency.parse_positive(&body.amount.0),
+    );
     let method = match body.method.as_deref().filter(|m| !m.trim().is_empty()) {
         Some(m) => checks.field("method", PaymentMethod::parse(m)),
         None => Some(PaymentMethod::Cash),
     };
     let reference = match &body.reference {
-        Some(r) => checks.field("reference", TextKind::Reference.parse_optional(r)).flatten(),
+        Some(r) => checks
+            .field("reference", TextKind::Reference.parse_optional(r))
+            .flatten(),
         None => None,
     };
     let paid_on = match body.date.as_deref().filter(|d| !d.trim().is_empty()) {
@@ -343,7 +364,8 @@ async fn record_payment(
     let LedgerOutcome::Payment { payment, replayed } = outcome else {
         return Err(ApiError::internal());
     };
-    let mut response = (StatusCode::CREATED, Json(PaymentView::new(&state, payment))).into_response();
+    let mut response =
+        (StatusCode::CREATED, Json(PaymentView::new(&state, payment))).into_response();
     if replayed {
         response
             .headers_mut()
@@ -362,10 +384,16 @@ pub struct PaymentList {
     (status = 200, body = PaymentList),
     (status = 404, body = Problem),
 ))]
-async fn list_payments(State(state): State<AppState>, Id(customer_id): Id) -> ApiResult<Json<PaymentList>> {
+async fn list_payments(
+    State(state): State<AppState>,
+    Id(customer_id): Id,
+) -> ApiResult<Json<PaymentList>> {
     let payments = state.store.customer_payments(customer_id).await?;
     Ok(Json(PaymentList {
-        items: payments.into_iter().map(|p| PaymentView::new(&state, p)).collect(),
+        items: payments
+            .into_iter()
+            .map(|p| PaymentView::new(&state, p))
+            .collect(),
     }))
 }
 
@@ -384,7 +412,10 @@ async fn get_due(State(state): State<AppState>, Id(id): Id) -> ApiResult<Json<Du
     (status = 404, body = Problem),
 ))]
 async fn get_payment(State(state): State<AppState>, Id(id): Id) -> ApiResult<Json<PaymentView>> {
-    Ok(Json(PaymentView::new(&state, state.store.payment(id).await?)))
+    Ok(Json(PaymentView::new(
+        &state,
+        state.store.payment(id).await?,
+    )))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -442,7 +473,10 @@ async fn void_payment(
     let reason = void_reason(&body)?;
     match state
         .store
-        .apply(actor.label(), LedgerCommand::VoidPayment { payment_id, reason })
+        .apply(
+            actor.label(),
+            LedgerCommand::VoidPayment { payment_id, reason },
+        )
         .await?
     {
         LedgerOutcome::Payment { payment, .. } => Ok(Json(PaymentView::new(&state, payment))),
@@ -498,7 +532,8 @@ async fn statement(
     Id(customer_id): Id,
     query: Result<Query<StatementParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<StatementView>> {
-    let Query(params) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
+    let Query(params) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
     let date_param = |field: &str, value: Option<String>| -> ApiResult<Option<NaiveDate>> {
         value
             .filter(|v| !v.trim().is_empty())
@@ -507,10 +542,14 @@ async fn statement(
     };
     let from = date_param("from", params.from)?;
     let to = date_param("to", params.to)?;
-    if let (Some(f), Some(t)) = (from, to) {
-        if t < f {
-            return Err(ApiError::bad_request("invalid_date", "to", format!("{t} is before {f}")));
-        }
+    if let (Some(f), Some(t)) = (from, to)
+        && t < f
+    {
+        return Err(ApiError::bad_request(
+            "invalid_date",
+            "to",
+            format!("{t} is before {f}"),
+        ));
     }
     let s = state.store.statement(customer_id, from, to).await?;
     let entries = s

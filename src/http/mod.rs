@@ -34,7 +34,9 @@ pub struct AppState {
 impl AppState {
     /// An amount in minor units as the API shows it: "1250.50".
     pub fn money(&self, minor: i64) -> String {
-        self.config.currency.format(crate::domain::money::Money(minor))
+        self.config
+            .currency
+            .format(crate::domain::money::Money(minor))
     }
 }
 
@@ -79,14 +81,19 @@ pub fn router(state: AppState) -> Router {
         .merge(ledger::router())
         .merge(activity::router())
         .merge(auth::protected_router())
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_staff));
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_staff,
+        ));
     let public = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::public_router())
         .merge(health::router());
     let (api, openapi) = public.merge(protected).split_for_parts();
 
     api.merge(docs::router(openapi))
-        .fallback(|| async { ApiError::not_found("there is nothing at this address; see /api/v1/docs") })
+        .fallback(|| async {
+            ApiError::not_found("there is nothing at this address; see /api/v1/docs")
+        })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -95,7 +102,10 @@ pub fn router(state: AppState) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -37,8 +37,18 @@ pub fn entry_hash(
     after: Option<&str>,
     prev_hash: &str,
 ) -> String {
-    let canonical = serde_json::to_string(&(seq, at, actor, action, entity_type, entity_id, before, after, prev_hash))
-        .expect("a tuple of strings always serialises");
+    let canonical = serde_json::to_string(&(
+        seq,
+        at,
+        actor,
+        action,
+        entity_type,
+        entity_id,
+        before,
+        after,
+        prev_hash,
+    ))
+    .expect("a tuple of strings always serialises");
     hex::encode(Sha256::digest(canonical.as_bytes()))
 }
 
@@ -72,7 +82,11 @@ pub async fn record(tx: &mut Tx, actor: &str, change: Change<'_>) -> Result<(), 
         args![seq, at, actor, change.action, change.entity_type, change.entity_id, before, after, prev_hash, hash.clone()],
     )
     .await?;
-    tx.execute("UPDATE activity_head SET hash = $1 WHERE id = 1", args![hash]).await?;
+    tx.execute(
+        "UPDATE activity_head SET hash = $1 WHERE id = 1",
+        args![hash],
+    )
+    .await?;
     Ok(())
 }
 
@@ -94,7 +108,9 @@ pub struct ActivityEntry {
 
 fn entry_from_row(row: &Row) -> Result<ActivityEntry, DbError> {
     let json = |col: &str| -> Result<Option<Value>, DbError> {
-        Ok(row.opt_text(col)?.and_then(|t| serde_json::from_str(&t).ok()))
+        Ok(row
+            .opt_text(col)?
+            .and_then(|t| serde_json::from_str(&t).ok()))
     };
     Ok(ActivityEntry {
         seq: row.i64("seq")?,
@@ -151,7 +167,10 @@ impl Store {
         };
         let mut tx = self.db.read().await?;
         let total = tx
-            .scalar(&format!("SELECT COUNT(*) FROM activity_log {where_clause}"), &values)
+            .scalar(
+                &format!("SELECT COUNT(*) FROM activity_log {where_clause}"),
+                &values,
+            )
             .await?;
         let n = values.len();
         values.push(limit.into());

@@ -32,7 +32,11 @@ pub struct NewSession {
 impl Store {
     /// Creates the owner account on first start. Returns the password when it
     /// was generated, so that start-up can print it once.
-    pub async fn ensure_owner(&self, username: &str, password: Option<&str>) -> StoreResult<Option<String>> {
+    pub async fn ensure_owner(
+        &self,
+        username: &str,
+        password: Option<&str>,
+    ) -> StoreResult<Option<String>> {
         let mut tx = self.db.write().await?;
         let owners = tx
             .scalar("SELECT COUNT(*) FROM staff_users WHERE role = 'owner'", &[])
@@ -41,7 +45,10 @@ impl Store {
             return Ok(None);
         }
         let generated = password.is_none().then(access::generate_password);
-        let plain = password.map(str::to_string).or_else(|| generated.clone()).unwrap_or_default();
+        let plain = password
+            .map(str::to_string)
+            .or_else(|| generated.clone())
+            .unwrap_or_default();
         let hash = tokio::task::spawn_blocking(move || access::hash_password(&plain))
             .await
             .expect("hashing does not panic");
@@ -72,7 +79,12 @@ impl Store {
 
     /// Checks a user name and password; on success opens a session.
     /// Returns `None` for any wrong combination, without saying which part.
-    pub async fn staff_login(&self, username: &str, password: &str, hours: i64) -> StoreResult<Option<NewSession>> {
+    pub async fn staff_login(
+        &self,
+        username: &str,
+        password: &str,
+        hours: i64,
+    ) -> StoreResult<Option<NewSession>> {
         let mut tx = self.db.read().await?;
         let row = tx
             .fetch_optional(
@@ -82,17 +94,23 @@ impl Store {
             .await?;
         drop(tx);
         let (id, stored, role) = match &row {
-            Some(r) => (Some(r.i64("id")?), r.text("password_hash")?, r.text("role")?),
+            Some(r) => (
+                Some(r.i64("id")?),
+                r.text("password_hash")?,
+                r.text("role")?,
+            ),
             None => (None, access::decoy_hash().to_string(), String::new()),
         };
         let password = password.to_string();
-        let matches = tokio::task::spawn_blocking(move || access::verify_password(&password, &stored))
-            .await
-            .expect("verifying does not panic");
+        let matches =
+            tokio::task::spawn_blocking(move || access::verify_password(&password, &stored))
+                .await
+                .expect("verifying does not panic");
         let (Some(id), true) = (id, matches) else {
             return Ok(None);
         };
-        let role = Role::parse(&role).ok_or_else(|| StoreError::conflict("bad_role", None, "account has an unknown role"))?;
+        let role = Role::parse(&role)
+            .ok_or_else(|| StoreError::conflict("bad_role", None, "account has an unknown role"))?;
         let token = access::new_token();
         let now = chrono::Utc::now();
         let expires_at = timestamp_text(now + chrono::Duration::hours(hours));
@@ -103,7 +121,11 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(Some(NewSession { token, role, expires_at }))
+        Ok(Some(NewSession {
+            token,
+            role,
+            expires_at,
+        }))
     }
 
     /// Finds the staff member behind a live token.

@@ -5,7 +5,9 @@ use super::activity::{self, Change};
 use super::db::{Arg, DbError, Row, Tx, is_unique_violation, placeholders};
 use super::{Store, StoreError, StoreResult, now_text};
 use crate::args;
-use crate::domain::fields::{CustomerName, Email, Phone, search_prefixes, search_terms, username_stem};
+use crate::domain::fields::{
+    CustomerName, Email, Phone, search_prefixes, search_terms, username_stem,
+};
 use crate::domain::ledger::days_past;
 use crate::domain::money::Money;
 use chrono::NaiveDate;
@@ -143,7 +145,11 @@ pub(super) async fn load(tx: &mut Tx, id: i64) -> StoreResult<Customer> {
 }
 
 /// Fills in overdue amounts and days for the given customers as of `today`.
-async fn add_overdue(tx: &mut Tx, customers: &mut [Customer], today: NaiveDate) -> Result<(), DbError> {
+async fn add_overdue(
+    tx: &mut Tx,
+    customers: &mut [Customer],
+    today: NaiveDate,
+) -> Result<(), DbError> {
     let candidates: Vec<i64> = customers
         .iter()
         .filter(|c| c.next_due_date.is_some_and(|d| d < today))
@@ -167,7 +173,10 @@ async fn add_overdue(tx: &mut Tx, customers: &mut [Customer], today: NaiveDate) 
         .await?;
     let mut found = HashMap::new();
     for row in rows {
-        found.insert(row.i64("customer_id")?, (row.i64("overdue")?, row.opt_date("oldest")?));
+        found.insert(
+            row.i64("customer_id")?,
+            (row.i64("overdue")?, row.opt_date("oldest")?),
+        );
     }
     for c in customers.iter_mut() {
         if let Some((overdue, oldest)) = found.get(&c.id) {
@@ -180,8 +189,11 @@ async fn add_overdue(tx: &mut Tx, customers: &mut [Customer], today: NaiveDate) 
 
 /// Rewrites the words a customer is found by.
 async fn index_search_terms(tx: &mut Tx, id: i64, terms: &[String]) -> Result<(), DbError> {
-    tx.execute("DELETE FROM customer_search_terms WHERE customer_id = $1", args![id])
-        .await?;
+    tx.execute(
+        "DELETE FROM customer_search_terms WHERE customer_id = $1",
+        args![id],
+    )
+    .await?;
     for term in terms {
         tx.execute(
             "INSERT INTO customer_search_terms (term, customer_id) VALUES ($1, $2)",
@@ -219,7 +231,9 @@ async fn free_username(tx: &mut Tx, stem: &str) -> Result<String, DbError> {
     if !taken.iter().any(|t| t == stem) {
         return Ok(stem.to_string());
     }
-    let n = (2..).find(|n| !taken.contains(&format!("{stem}{n}"))).unwrap_or(2);
+    let n = (2..)
+        .find(|n| !taken.contains(&format!("{stem}{n}")))
+        .unwrap_or(2);
     Ok(format!("{stem}{n}"))
 }
 
@@ -261,7 +275,12 @@ impl Store {
             }
             Err(e) => return Err(e.into()),
         };
-        index_search_terms(&mut tx, id, &search_terms(&new.name, new.email.as_ref(), new.phone.as_ref())).await?;
+        index_search_terms(
+            &mut tx,
+            id,
+            &search_terms(&new.name, new.email.as_ref(), new.phone.as_ref()),
+        )
+        .await?;
         let customer = load(&mut tx, id).await?;
         activity::record(
             &mut tx,
@@ -312,7 +331,10 @@ impl Store {
         let where_clause = conditions.join(" AND ");
         let mut tx = self.db.read().await?;
         let total = tx
-            .scalar(&format!("SELECT COUNT(*) FROM customers c WHERE {where_clause}"), &values)
+            .scalar(
+                &format!("SELECT COUNT(*) FROM customers c WHERE {where_clause}"),
+                &values,
+            )
             .await?;
 
         let (from, order) = match query.sort {
@@ -344,12 +366,20 @@ impl Store {
                 &values,
             )
             .await?;
-        let mut customers = rows.iter().map(Customer::from_row).collect::<Result<Vec<_>, _>>()?;
+        let mut customers = rows
+            .iter()
+            .map(Customer::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         add_overdue(&mut tx, &mut customers, today).await?;
         Ok((customers, total))
     }
 
-    pub async fn update_customer(&self, actor: &str, id: i64, patch: CustomerPatch) -> StoreResult<Customer> {
+    pub async fn update_customer(
+        &self,
+        actor: &str,
+        id: i64,
+        patch: CustomerPatch,
+    ) -> StoreResult<Customer> {
         let mut tx = self.db.write().await?;
         let before = load(&mut tx, id).await?;
         if before.status != "active" {
@@ -402,7 +432,9 @@ impl Store {
             .await;
         match updated {
             Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => return Err(email_taken(after.email.as_deref().unwrap_or(""))),
+            Err(e) if is_unique_violation(&e) => {
+                return Err(email_taken(after.email.as_deref().unwrap_or("")));
+            }
             Err(e) => return Err(e.into()),
         }
         index_search_terms(&mut tx, id, &terms_of(&after)).await?;
@@ -425,11 +457,21 @@ impl Store {
 
     /// Soft delete: the customer disappears from the active list and keeps
     /// its ledger. With an open balance it needs `force` and a reason.
-    pub async fn delete_customer(&self, actor: &str, id: i64, force: bool, reason: Option<String>) -> StoreResult<Customer> {
+    pub async fn delete_customer(
+        &self,
+        actor: &str,
+        id: i64,
+        force: bool,
+        reason: Option<String>,
+    ) -> StoreResult<Customer> {
         let mut tx = self.db.write().await?;
         let before = load(&mut tx, id).await?;
         if before.status == "deleted" {
-            return Err(StoreError::conflict("already_deleted", None, format!("customer {id} is already deleted")));
+            return Err(StoreError::conflict(
+                "already_deleted",
+                None,
+                format!("customer {id} is already deleted"),
+            ));
         }
         if before.balance != 0 {
             if !force {
@@ -465,7 +507,9 @@ impl Store {
                 entity_type: "customer",
                 entity_id: id.to_string(),
                 before: Some(before.snapshot()),
-                after: Some(json!({"status": "deleted", "reason": after.delete_reason, "forced": force})),
+                after: Some(
+                    json!({"status": "deleted", "reason": after.delete_reason, "forced": force}),
+                ),
             },
         )
         .await?;
@@ -477,7 +521,11 @@ impl Store {
         let mut tx = self.db.write().await?;
         let before = load(&mut tx, id).await?;
         if before.status == "active" {
-            return Err(StoreError::conflict("not_deleted", None, format!("customer {id} is not deleted")));
+            return Err(StoreError::conflict(
+                "not_deleted",
+                None,
+                format!("customer {id} is not deleted"),
+            ));
         }
         let restored = tx
             .execute(
@@ -487,7 +535,9 @@ impl Store {
             .await;
         match restored {
             Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => return Err(email_taken(before.email.as_deref().unwrap_or(""))),
+            Err(e) if is_unique_violation(&e) => {
+                return Err(email_taken(before.email.as_deref().unwrap_or("")));
+            }
             Err(e) => return Err(e.into()),
         }
         activity::record(

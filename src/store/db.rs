@@ -6,7 +6,9 @@
 
 use crate::config::{Config, DatabaseConfig};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{Decode, Postgres, Row as _, Sqlite, Transaction, Type};
 use std::str::FromStr;
 use std::time::Duration;
@@ -37,8 +39,9 @@ impl Db {
         match &config.database {
             DatabaseConfig::Sqlite { path } => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| anyhow::anyhow!("cannot create the data directory {}: {e}", dir.display()))?;
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        anyhow::anyhow!("cannot create the data directory {}: {e}", dir.display())
+                    })?;
                 }
                 let options = SqliteConnectOptions::new()
                     .filename(path)
@@ -101,9 +104,10 @@ impl Db {
     pub async fn read(&self) -> Result<Tx, DbError> {
         Ok(match self {
             Db::Sqlite { read, .. } => Tx::Sqlite(read.begin().await?),
-            Db::Postgres(pool) => {
-                Tx::Postgres(pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?)
-            }
+            Db::Postgres(pool) => Tx::Postgres(
+                pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?,
+            ),
         })
     }
 
@@ -190,7 +194,10 @@ impl Row {
     /// the caller reports as internal.
     pub fn try_get<T>(&self, column: &str) -> Result<T, DbError>
     where
-        T: for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres>,
+        T: for<'r> Decode<'r, Sqlite>
+            + Type<Sqlite>
+            + for<'r> Decode<'r, Postgres>
+            + Type<Postgres>,
     {
         match self {
             Row::Sqlite(r) => r.try_get(column),
@@ -216,12 +223,16 @@ impl Row {
 
     pub fn date(&self, column: &str) -> Result<chrono::NaiveDate, DbError> {
         let text = self.text(column)?;
-        text.parse().map_err(|e| DbError::Decode(format!("{column}: {e}").into()))
+        text.parse()
+            .map_err(|e| DbError::Decode(format!("{column}: {e}").into()))
     }
 
     pub fn opt_date(&self, column: &str) -> Result<Option<chrono::NaiveDate>, DbError> {
         self.opt_text(column)?
-            .map(|t| t.parse().map_err(|e| DbError::Decode(format!("{column}: {e}").into())))
+            .map(|t| {
+                t.parse()
+                    .map_err(|e| DbError::Decode(format!("{column}: {e}").into()))
+            })
             .transpose()
     }
 }
@@ -256,8 +267,14 @@ impl Tx {
     /// Runs a statement; returns the number of rows it changed.
     pub async fn execute(&mut self, sql: &str, args: &[Arg]) -> Result<u64, DbError> {
         Ok(match self {
-            Tx::Sqlite(tx) => bind_all!(sqlx::query(sql), args).execute(&mut **tx).await?.rows_affected(),
-            Tx::Postgres(tx) => bind_all!(sqlx::query(sql), args).execute(&mut **tx).await?.rows_affected(),
+            Tx::Sqlite(tx) => bind_all!(sqlx::query(sql), args)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected(),
+            Tx::Postgres(tx) => bind_all!(sqlx::query(sql), args)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected(),
         })
     }
 
@@ -278,7 +295,11 @@ impl Tx {
         })
     }
 
-    pub async fn fetch_optional(&mut self, sql: &str, args: &[Arg]) -> Result<Option<Row>, DbError> {
+    pub async fn fetch_optional(
+        &mut self,
+        sql: &str,
+        args: &[Arg],
+    ) -> Result<Option<Row>, DbError> {
         Ok(match self {
             Tx::Sqlite(tx) => bind_all!(sqlx::query(sql), args)
                 .fetch_optional(&mut **tx)
@@ -292,7 +313,9 @@ impl Tx {
     }
 
     pub async fn fetch_one(&mut self, sql: &str, args: &[Arg]) -> Result<Row, DbError> {
-        self.fetch_optional(sql, args).await?.ok_or(DbError::RowNotFound)
+        self.fetch_optional(sql, args)
+            .await?
+            .ok_or(DbError::RowNotFound)
     }
 
     /// Reads a single integer, such as a count or a sum.
@@ -314,7 +337,10 @@ impl Tx {
 
 /// `$first, $first+1, …` placeholders for an `IN (…)` list of `count` values.
 pub fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Whether an error is a unique-constraint violation (a duplicate).

@@ -143,7 +143,10 @@ pub enum LedgerCommand {
 pub enum LedgerOutcome {
     Due(Due),
     /// `replayed` is true when an idempotent retry returned the first result.
-    Payment { payment: Payment, replayed: bool },
+    Payment {
+        payment: Payment,
+        replayed: bool,
+    },
 }
 
 /// The customer row locked for this transaction: bumping its version takes
@@ -177,7 +180,12 @@ async fn lock_customer(tx: &mut Tx, id: i64) -> StoreResult<LockedCustomer> {
 
 /// Moves the balance kept on the customer's row and recomputes the next
 /// due date; returns the new balance.
-async fn move_balance(tx: &mut Tx, customer_id: i64, dues_delta: i64, paid_delta: i64) -> StoreResult<i64> {
+async fn move_balance(
+    tx: &mut Tx,
+    customer_id: i64,
+    dues_delta: i64,
+    paid_delta: i64,
+) -> StoreResult<i64> {
     let row = tx
         .fetch_one(
             "UPDATE customers SET balance = balance + $1 - $2, total_dues = total_dues + $1, total_paid = total_paid + $2,
@@ -190,7 +198,11 @@ async fn move_balance(tx: &mut Tx, customer_id: i64, dues_delta: i64, paid_delta
 }
 
 fn too_large() -> StoreError {
-    StoreError::rejected("amount_too_large", Some("amount"), "this amount would take the balance beyond what can be recorded")
+    StoreError::rejected(
+        "amount_too_large",
+        Some("amount"),
+        "this amount would take the balance beyond what can be recorded",
+    )
 }
 
 impl Store {
@@ -199,7 +211,10 @@ impl Store {
         match self.apply_once(actor, &command).await {
             // Two requests with one key raced past the check on different
             // customers; the loser runs again and now sees the winner's key.
-            Err(StoreError::Db(e)) if is_unique_violation(&e) && matches!(command, LedgerCommand::RecordPayment(_)) => {
+            Err(StoreError::Db(e))
+                if is_unique_violation(&e)
+                    && matches!(command, LedgerCommand::RecordPayment(_)) =>
+            {
                 self.apply_once(actor, &command).await
             }
             other => other,
@@ -209,16 +224,30 @@ impl Store {
     async fn apply_once(&self, actor: &str, command: &LedgerCommand) -> StoreResult<LedgerOutcome> {
         let mut tx = self.db.write().await?;
         let outcome = match command {
-            LedgerCommand::AddDue(due) => LedgerOutcome::Due(self.add_due(&mut tx, actor, due).await?),
-            LedgerCommand::RecordPayment(payment) => match self.record_payment(&mut tx, actor, payment).await? {
-                (payment, true) => return Ok(LedgerOutcome::Payment { payment, replayed: true }),
-                (payment, false) => LedgerOutcome::Payment { payment, replayed: false },
-            },
+            LedgerCommand::AddDue(due) => {
+                LedgerOutcome::Due(self.add_due(&mut tx, actor, due).await?)
+            }
+            LedgerCommand::RecordPayment(payment) => {
+                match self.record_payment(&mut tx, actor, payment).await? {
+                    (payment, true) => {
+                        return Ok(LedgerOutcome::Payment {
+                            payment,
+                            replayed: true,
+                        });
+                    }
+                    (payment, false) => LedgerOutcome::Payment {
+                        payment,
+                        replayed: false,
+                    },
+                }
+            }
             LedgerCommand::VoidDue { due_id, reason } => {
                 LedgerOutcome::Due(self.void_due(&mut tx, actor, *due_id, reason).await?)
             }
             LedgerCommand::VoidPayment { payment_id, reason } => LedgerOutcome::Payment {
-                payment: self.void_payment(&mut tx, actor, *payment_id, reason).await?,
+                payment: self
+                    .void_payment(&mut tx, actor, *payment_id, reason)
+                    .await?,
                 replayed: false,
             },
         };
@@ -230,18 +259,19 @@ impl Store {
         let customer = lock_customer(tx, new.customer_id).await?;
         let amount = new.amount.minor();
         let balance_after = customer.balance.checked_add(amount).ok_or_else(too_large)?;
-        if let Some(limit) = customer.credit_limit {
-            if balance_after > limit && !new.over_limit {
-                return Err(StoreError::conflict(
-                    "credit_limit",
-                    Some("amount"),
-                    format!(
-                        "this due would take the balance to {}, past the customer's credit limit of {}; send \"over_limit\": true to record it anyway",
-                        self.currency.format(Money(balance_after)),
-                        self.currency.format(Money(limit))
-                    ),
-                ));
-            }
+        if let Some(limit) = customer.credit_limit
+            && balance_after > limit
+            && !new.over_limit
+        {
+            return Err(StoreError::conflict(
+                "credit_limit",
+                Some("amount"),
+                format!(
+                    "this due would take the balance to {}, past the customer's credit limit of {}; send \"over_limit\": true to record it anyway",
+                    self.currency.format(Money(balance_after)),
+                    self.currency.format(Money(limit))
+                ),
+            ));
         }
         let now = now_text();
         let row = tx
@@ -268,8 +298,11 @@ impl Store {
             }
             let take = (amount - paid).min(credit.i64("unallocated")?);
             let payment_id = credit.i64("id")?;
-            tx.execute("UPDATE payments SET unallocated = unallocated - $1 WHERE id = $2", args![take, payment_id])
-                .await?;
+            tx.execute(
+                "UPDATE payments SET unallocated = unallocated - $1 WHERE id = $2",
+                args![take, payment_id],
+            )
+            .await?;
             tx.execute(
                 "INSERT INTO allocations (payment_id, due_id, amount) VALUES ($1, $2, $3)",
                 args![payment_id, due_id, take],
@@ -307,7 +340,12 @@ impl Store {
     }
 
     /// Returns the payment and whether it is a replay of an earlier request.
-    async fn record_payment(&self, tx: &mut Tx, actor: &str, new: &NewPayment) -> StoreResult<(Payment, bool)> {
+    async fn record_payment(
+        &self,
+        tx: &mut Tx,
+        actor: &str,
+        new: &NewPayment,
+    ) -> StoreResult<(Payment, bool)> {
         let customer = lock_customer(tx, new.customer_id).await?;
         if let Some(key) = &new.idempotency {
             let earlier = tx
@@ -334,7 +372,8 @@ impl Store {
         if !new.advance && amount > customer.balance {
             let owed = customer.balance.max(0);
             let message = if owed == 0 {
-                "nothing is owed; send \"advance\": true to record this payment as credit".to_string()
+                "nothing is owed; send \"advance\": true to record this payment as credit"
+                    .to_string()
             } else {
                 format!(
                     "the payment of {} is more than the balance of {}; pay at most the balance, or send \"advance\": true to keep the excess as credit",
@@ -393,7 +432,11 @@ impl Store {
             .await?;
             tx.execute(
                 "UPDATE dues SET paid = $1, status = $2 WHERE id = $3",
-                args![paid + take, DueStatus::of(due_amount, paid + take).as_str(), *due_id],
+                args![
+                    paid + take,
+                    DueStatus::of(due_amount, paid + take).as_str(),
+                    *due_id
+                ],
             )
             .await?;
         }
@@ -428,7 +471,13 @@ impl Store {
         Ok((payment, false))
     }
 
-    async fn void_due(&self, tx: &mut Tx, actor: &str, due_id: i64, reason: &str) -> StoreResult<Due> {
+    async fn void_due(
+        &self,
+        tx: &mut Tx,
+        actor: &str,
+        due_id: i64,
+        reason: &str,
+    ) -> StoreResult<Due> {
         let customer_id = tx
             .fetch_optional("SELECT customer_id FROM dues WHERE id = $1", args![due_id])
             .await?
@@ -437,7 +486,11 @@ impl Store {
         let customer = lock_customer(tx, customer_id).await?;
         let before = load_due(tx, due_id).await?;
         if before.status == DueStatus::Void.as_str() {
-            return Err(StoreError::conflict("already_void", None, format!("due {due_id} is already void")));
+            return Err(StoreError::conflict(
+                "already_void",
+                None,
+                format!("due {due_id} is already void"),
+            ));
         }
         tx.execute(
             "UPDATE dues SET status = 'void', paid = 0, voided_at = $1, voided_by = $2, void_reason = $3 WHERE id = $4",
@@ -462,18 +515,34 @@ impl Store {
         Ok(due)
     }
 
-    async fn void_payment(&self, tx: &mut Tx, actor: &str, payment_id: i64, reason: &str) -> StoreResult<Payment> {
+    async fn void_payment(
+        &self,
+        tx: &mut Tx,
+        actor: &str,
+        payment_id: i64,
+        reason: &str,
+    ) -> StoreResult<Payment> {
         let customer_id = tx
-            .fetch_optional("SELECT customer_id FROM payments WHERE id = $1", args![payment_id])
+            .fetch_optional(
+                "SELECT customer_id FROM payments WHERE id = $1",
+                args![payment_id],
+            )
             .await?
             .ok_or_else(|| StoreError::not_found("payment", payment_id))?
             .i64("customer_id")?;
         let customer = lock_customer(tx, customer_id).await?;
         let before = load_payment(tx, payment_id).await?;
         if before.status == "void" {
-            return Err(StoreError::conflict("already_void", None, format!("payment {payment_id} is already void")));
+            return Err(StoreError::conflict(
+                "already_void",
+                None,
+                format!("payment {payment_id} is already void"),
+            ));
         }
-        customer.balance.checked_add(before.amount).ok_or_else(too_large)?;
+        customer
+            .balance
+            .checked_add(before.amount)
+            .ok_or_else(too_large)?;
         tx.execute(
             "UPDATE payments SET status = 'void', unallocated = amount, voided_at = $1, voided_by = $2, void_reason = $3 WHERE id = $4",
             args![now_text(), actor, reason, payment_id],
@@ -587,7 +656,8 @@ async fn load_payment(tx: &mut Tx, id: i64) -> StoreResult<Payment> {
     let mut payment = Payment::from_row(&row)?;
     for a in tx
         .fetch_all(
-            "SELECT due_id, amount FROM allocations WHERE payment_id = $1 ORDER BY due_id",
+            "SELECT a.due_id, a.amount FROM allocations a JOIN dues d ON d.id = a.due_id WHERE a.payment_id = $1
+             ORDER BY COALESCE(d.due_date, d.issue_date), d.issue_date, d.id",
             args![id],
         )
         .await?
@@ -657,20 +727,26 @@ impl Store {
                 args![customer_id],
             )
             .await?;
-        let mut payments: Vec<Payment> = rows.iter().map(Payment::from_row).collect::<Result<_, _>>()?;
+        let mut payments: Vec<Payment> = rows
+            .iter()
+            .map(Payment::from_row)
+            .collect::<Result<_, _>>()?;
         let allocations = tx
             .fetch_all(
-                "SELECT a.payment_id, a.due_id, a.amount FROM allocations a JOIN payments p ON p.id = a.payment_id
-                 WHERE p.customer_id = $1 ORDER BY a.due_id",
+                "SELECT a.payment_id, a.due_id, a.amount FROM allocations a JOIN dues d ON d.id = a.due_id
+                 WHERE d.customer_id = $1 ORDER BY COALESCE(d.due_date, d.issue_date), d.issue_date, d.id",
                 args![customer_id],
             )
             .await?;
         let mut by_payment: HashMap<i64, Vec<AllocationLine>> = HashMap::new();
         for a in allocations {
-            by_payment.entry(a.i64("payment_id")?).or_default().push(AllocationLine {
-                due_id: a.i64("due_id")?,
-                amount: a.i64("amount")?,
-            });
+            by_payment
+                .entry(a.i64("payment_id")?)
+                .or_default()
+                .push(AllocationLine {
+                    due_id: a.i64("due_id")?,
+                    amount: a.i64("amount")?,
+                });
         }
         for p in &mut payments {
             p.allocations = by_payment.remove(&p.id).unwrap_or_default();
@@ -680,7 +756,12 @@ impl Store {
 
     /// The ledger in date order with a running balance; entries before
     /// `from` make the opening balance, entries after `to` are left out.
-    pub async fn statement(&self, customer_id: i64, from: Option<NaiveDate>, to: Option<NaiveDate>) -> StoreResult<Statement> {
+    pub async fn statement(
+        &self,
+        customer_id: i64,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> StoreResult<Statement> {
         let mut tx = self.db.read().await?;
         let customer = customers::load(&mut tx, customer_id).await?;
         let tz = self.timezone;
@@ -691,24 +772,46 @@ impl Store {
         };
         let mut movements = Vec::new();
         for r in tx
-            .fetch_all("SELECT * FROM dues WHERE customer_id = $1", args![customer_id])
+            .fetch_all(
+                "SELECT * FROM dues WHERE customer_id = $1",
+                args![customer_id],
+            )
             .await?
         {
             let due = Due::from_row(&r)?;
-            let label = due.description.clone().unwrap_or_else(|| format!("Due #{}", due.id));
+            let label = due
+                .description
+                .clone()
+                .unwrap_or_else(|| format!("Due #{}", due.id));
             movements.push((
-                StatementMovement { date: due.issue_date, sequence: (due.created_at.clone(), due.id), delta: due.amount },
+                StatementMovement {
+                    date: due.issue_date,
+                    sequence: (due.created_at.clone(), due.id),
+                    delta: due.amount,
+                },
                 ("due", Some(due.id), None, label.clone()),
             ));
             if let (Some(date), Some(at)) = (void_date(&due.voided_at), due.voided_at.clone()) {
                 movements.push((
-                    StatementMovement { date, sequence: (at, due.id), delta: -due.amount },
-                    ("due_void", Some(due.id), None, format!("Void of {label}: {}", due.void_reason.unwrap_or_default())),
+                    StatementMovement {
+                        date,
+                        sequence: (at, due.id),
+                        delta: -due.amount,
+                    },
+                    (
+                        "due_void",
+                        Some(due.id),
+                        None,
+                        format!("Void of {label}: {}", due.void_reason.unwrap_or_default()),
+                    ),
                 ));
             }
         }
         for r in tx
-            .fetch_all("SELECT * FROM payments WHERE customer_id = $1", args![customer_id])
+            .fetch_all(
+                "SELECT * FROM payments WHERE customer_id = $1",
+                args![customer_id],
+            )
             .await?
         {
             let p = Payment::from_row(&r)?;
@@ -717,13 +820,26 @@ impl Store {
                 None => format!("Payment ({})", p.method),
             };
             movements.push((
-                StatementMovement { date: p.paid_on, sequence: (p.created_at.clone(), p.id), delta: -p.amount },
+                StatementMovement {
+                    date: p.paid_on,
+                    sequence: (p.created_at.clone(), p.id),
+                    delta: -p.amount,
+                },
                 ("payment", None, Some(p.id), label.clone()),
             ));
             if let (Some(date), Some(at)) = (void_date(&p.voided_at), p.voided_at.clone()) {
                 movements.push((
-                    StatementMovement { date, sequence: (at, p.id), delta: p.amount },
-                    ("payment_void", None, Some(p.id), format!("Void of {label}: {}", p.void_reason.unwrap_or_default())),
+                    StatementMovement {
+                        date,
+                        sequence: (at, p.id),
+                        delta: p.amount,
+                    },
+                    (
+                        "payment_void",
+                        None,
+                        Some(p.id),
+                        format!("Void of {label}: {}", p.void_reason.unwrap_or_default()),
+                    ),
                 ));
             }
         }
@@ -738,9 +854,24 @@ impl Store {
             if to.is_some_and(|t| m.date > t) {
                 continue;
             }
-            lines.push(StatementLine { date: m.date, kind, due_id, payment_id, description, delta: m.delta, balance });
+            lines.push(StatementLine {
+                date: m.date,
+                kind,
+                due_id,
+                payment_id,
+                description,
+                delta: m.delta,
+                balance,
+            });
         }
         let closing_balance = lines.last().map_or(opening_balance, |l| l.balance);
-        Ok(Statement { customer, from, to, opening_balance, closing_balance, lines })
+        Ok(Statement {
+            customer,
+            from,
+            to,
+            opening_balance,
+            closing_balance,
+            lines,
+        })
     }
 }

@@ -24,11 +24,17 @@ pub struct Store {
 
 impl Store {
     pub fn new(db: Db, currency: Currency, timezone: Tz) -> Self {
-        Self { db, currency, timezone }
+        Self {
+            db,
+            currency,
+            timezone,
+        }
     }
 
     pub fn today(&self) -> chrono::NaiveDate {
-        chrono::Utc::now().with_timezone(&self.timezone).date_naive()
+        chrono::Utc::now()
+            .with_timezone(&self.timezone)
+            .date_naive()
     }
 
     /// Whether the database answers, for `/readyz`.
@@ -70,7 +76,11 @@ impl StoreError {
         }
     }
 
-    pub fn conflict(code: &'static str, field: Option<&'static str>, message: impl Into<String>) -> Self {
+    pub fn conflict(
+        code: &'static str,
+        field: Option<&'static str>,
+        message: impl Into<String>,
+    ) -> Self {
         StoreError::Conflict {
             code,
             message: message.into(),
@@ -78,7 +88,11 @@ impl StoreError {
         }
     }
 
-    pub fn rejected(code: &'static str, field: Option<&'static str>, message: impl Into<String>) -> Self {
+    pub fn rejected(
+        code: &'static str,
+        field: Option<&'static str>,
+        message: impl Into<String>,
+    ) -> Self {
         StoreError::Rejected {
             code,
             message: message.into(),

@@ -44,7 +44,11 @@ impl Store {
         report.customers = rows.len() as i64;
         for r in rows {
             let (id, name) = (r.i64("id")?, r.text("name")?);
-            let (balance, dues, paid) = (r.i64("balance")?, r.i64("ledger_dues")?, r.i64("ledger_paid")?);
+            let (balance, dues, paid) = (
+                r.i64("balance")?,
+                r.i64("ledger_dues")?,
+                r.i64("ledger_paid")?,
+            );
             if balance != dues - paid {
                 report.problems.push(format!(
                     "customer {id} ({name}): balance is {} but the ledger says {} ({} due − {} paid)",
@@ -83,7 +87,12 @@ impl Store {
             .await?;
         report.dues = rows.len() as i64;
         for r in rows {
-            let (id, amount, paid, allocated) = (r.i64("id")?, r.i64("amount")?, r.i64("paid")?, r.i64("allocated")?);
+            let (id, amount, paid, allocated) = (
+                r.i64("id")?,
+                r.i64("amount")?,
+                r.i64("paid")?,
+                r.i64("allocated")?,
+            );
             let status = r.text("status")?;
             if paid != allocated {
                 report.problems.push(format!(
@@ -101,14 +110,19 @@ impl Store {
             }
             let expected = if status == "void" {
                 if allocated != 0 {
-                    report.problems.push(format!("due {id}: void but still has {} allocated", money(allocated)));
+                    report.problems.push(format!(
+                        "due {id}: void but still has {} allocated",
+                        money(allocated)
+                    ));
                 }
                 "void"
             } else {
                 DueStatus::of(amount, paid).as_str()
             };
             if status != expected {
-                report.problems.push(format!("due {id}: status is {status} but should be {expected}"));
+                report.problems.push(format!(
+                    "due {id}: status is {status} but should be {expected}"
+                ));
             }
         }
 
@@ -123,11 +137,18 @@ impl Store {
             .await?;
         report.payments = rows.len() as i64;
         for r in rows {
-            let (id, amount, unallocated, allocated) =
-                (r.i64("id")?, r.i64("amount")?, r.i64("unallocated")?, r.i64("allocated")?);
+            let (id, amount, unallocated, allocated) = (
+                r.i64("id")?,
+                r.i64("amount")?,
+                r.i64("unallocated")?,
+                r.i64("allocated")?,
+            );
             if r.text("status")? == "void" {
                 if allocated != 0 {
-                    report.problems.push(format!("payment {id}: void but still has {} allocated", money(allocated)));
+                    report.problems.push(format!(
+                        "payment {id}: void but still has {} allocated",
+                        money(allocated)
+                    ));
                 }
             } else if allocated + unallocated != amount {
                 report.problems.push(format!(
@@ -146,9 +167,9 @@ impl Store {
             )
             .await?;
         if crossed > 0 {
-            report
-                .problems
-                .push(format!("{crossed} allocation(s) apply one customer's payment to another customer's due"));
+            report.problems.push(format!(
+                "{crossed} allocation(s) apply one customer's payment to another customer's due"
+            ));
         }
 
         // The hash chain, in pages so a long log is not held in memory.
@@ -167,9 +188,10 @@ impl Store {
             for r in rows {
                 let seq = r.i64("seq")?;
                 if seq != expected_seq {
-                    report
-                        .problems
-                        .push(format!("activity log: entries {expected_seq} to {} are missing", seq - 1));
+                    report.problems.push(format!(
+                        "activity log: entries {expected_seq} to {} are missing",
+                        seq - 1
+                    ));
                 }
                 let prev = r.text("prev_hash")?;
                 if prev != expected_prev {
@@ -199,7 +221,9 @@ impl Store {
                 report.activity_entries += 1;
             }
         }
-        let head = tx.fetch_one("SELECT seq, hash FROM activity_head WHERE id = 1", &[]).await?;
+        let head = tx
+            .fetch_one("SELECT seq, hash FROM activity_head WHERE id = 1", &[])
+            .await?;
         if head.i64("seq")? != expected_seq - 1 || head.text("hash")? != expected_prev {
             report.problems.push(format!(
                 "activity log: the chain ends at entry {} but the head says {} (entries were removed from the end)",

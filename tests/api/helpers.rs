@@ -1,0 +1,271 @@
+//! A running duetrack for each test: the real application on a loopback
+//! port, backed by a fresh SQLite file or a fresh PostgreSQL database, and a
+//! signed-in HTTP client.
+
+use duetrack::config::{Config, RawSettings};
+use duetrack::startup::Application;
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::net::SocketAddr;
+
+pub const ADMIN_PASSWORD: &str = "correct-horse-battery";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server tests create their databases on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("DUETRACK_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+/// Creates an empty PostgreSQL database and returns its URL. An unreachable
+/// server fails the test: the suite is meant to run on both backends.
+pub async fn fresh_postgres_database() -> String {
+    use sqlx::Connection;
+    let admin = postgres_admin_url();
+    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL is not reachable at {admin} ({e}); start it, or set DUETRACK_TEST_POSTGRES_URL")
+    });
+    let name = format!("duetrack_test_{}", uuid_like());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create a test database");
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(b, _)| b)
+        .to_string();
+    format!("{base}/{name}")
+}
+
+fn uuid_like() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 8];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Settings for a test instance: loopback on port 0 and a known owner password.
+pub async fn test_settings(backend: Backend, dir: &std::path::Path) -> RawSettings {
+    RawSettings {
+        database_url: match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(fresh_postgres_database().await),
+        },
+        data_dir: Some(dir.to_string_lossy().into_owned()),
+        bind: Some("127.0.0.1:0".into()),
+        admin_password: Some(ADMIN_PASSWORD.into()),
+        db_max_connections: Some("5".into()),
+        timezone: Some("Asia/Kolkata".into()),
+        ..Default::default()
+    }
+}
+
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub client: reqwest::Client,
+    pub token: String,
+    pub _dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut RawSettings)) -> TestApp {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut settings = test_settings(backend, dir.path()).await;
+    adjust(&mut settings);
+    let config = Config::from_raw(&settings).expect("test settings are valid");
+    let app = Application::build(config)
+        .await
+        .expect("the application starts");
+    let address = app.local_addr();
+    tokio::spawn(app.run_until(std::future::pending()));
+    let client = reqwest::Client::new();
+    let mut test_app = TestApp {
+        address,
+        client,
+        token: String::new(),
+        _dir: dir,
+    };
+    test_app.token = test_app
+        .login("admin", ADMIN_PASSWORD)
+        .await
+        .expect("the owner can sign in");
+    test_app
+}
+
+/// A response read as JSON, with its status and headers.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// Asserts an RFC 9457 problem with this status; returns its body.
+    pub fn problem(&self, status: u16) -> &Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "expected {status}, got {}: {}",
+            self.status,
+            self.body
+        );
+        let content_type = self
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        assert_eq!(
+            content_type, "application/problem+json",
+            "body: {}",
+            self.body
+        );
+        assert_eq!(self.body["status"], status);
+        assert!(
+            self.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "a problem says what is wrong: {}",
+            self.body
+        );
+        &self.body
+    }
+
+    pub fn ok(&self, status: u16) -> &Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "expected {status}, got {}: {}",
+            self.status,
+            self.body
+        );
+        &self.body
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Result<String, Reply> {
+        let reply = self
+            .send(
+                self.client
+                    .post(self.url("/api/v1/auth/login"))
+                    .json(&serde_json::json!({"username": username, "password": password})),
+            )
+            .await;
+        if reply.status == StatusCode::OK {
+            Ok(reply.body["token"].as_str().expect("a token").to_string())
+        } else {
+            Err(reply)
+        }
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("the server answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("a body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    fn authed(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        request.bearer_auth(&self.token)
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(self.authed(self.client.get(self.url(path))))
+            .await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(self.authed(self.client.post(self.url(path))).json(&body))
+            .await
+    }
+
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: &str) -> Reply {
+        self.send(
+            self.authed(self.client.post(self.url(path)))
+                .header("content-type", content_type)
+                .body(body.to_string()),
+        )
+        .await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.send(self.authed(self.client.patch(self.url(path))).json(&body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(self.authed(self.client.delete(self.url(path))))
+            .await
+    }
+
+    /// Creates a customer and returns its id.
+    pub async fn customer(&self, name: &str) -> i64 {
+        let reply = self
+            .post("/api/v1/customers", serde_json::json!({"name": name}))
+            .await;
+        reply.ok(201)["id"].as_i64().expect("an id")
+    }
+
+    pub async fn add_due(&self, customer: i64, body: Value) -> Reply {
+        self.post(&format!("/api/v1/customers/{customer}/dues"), body)
+            .await
+    }
+
+    pub async fn pay(&self, customer: i64, body: Value) -> Reply {
+        self.post(&format!("/api/v1/customers/{customer}/payments"), body)
+            .await
+    }
+
+    pub async fn balance(&self, customer: i64) -> String {
+        let reply = self.get(&format!("/api/v1/customers/{customer}")).await;
+        reply.ok(200)["balance"]
+            .as_str()
+            .expect("a balance")
+            .to_string()
+    }
+}
+
+/// Runs each named test once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}

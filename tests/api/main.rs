@@ -1,0 +1,11 @@
+//! Integration tests: the real application over HTTP on loopback, each test
+//! on a fresh SQLite file and again on a fresh PostgreSQL database.
+
+mod helpers;
+
+mod bad_input;
+mod cli;
+mod concurrency;
+mod customers;
+mod ledger;
+mod sessions;
