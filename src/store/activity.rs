@@ -10,10 +10,6 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-/// Who did something: a staff user, a customer, or the system itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ActorName(pub String);
-
 /// One change to record.
 pub struct Change<'a> {
     pub action: &'a str,

@@ -53,14 +53,19 @@ impl Store {
             .await
             .expect("hashing does not panic");
         let now = now_text();
-        let row = tx
+        let inserted = tx
             .fetch_one(
                 "INSERT INTO staff_users (username, password_hash, role, created_at, updated_at)
                  VALUES ($1, $2, 'owner', $3, $3) RETURNING id",
                 args![username, hash, now],
             )
-            .await?;
-        let id = row.i64("id")?;
+            .await;
+        let id = match inserted {
+            Ok(row) => row.i64("id")?,
+            // Another node starting at the same moment created it first.
+            Err(e) if super::db::is_unique_violation(&e) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
         activity::record(
             &mut tx,
             "system",
