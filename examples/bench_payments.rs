@@ -37,7 +37,9 @@ async fn main() -> anyhow::Result<()> {
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until(std::future::pending()));
 
-    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
     let token = client
         .post(format!("{base}/api/v1/auth/login"))
         .json(&json!({"username": "admin", "password": "bench-password"}))
@@ -74,13 +76,20 @@ async fn main() -> anyhow::Result<()> {
     for n in 0..payments {
         let permit = gate.clone().acquire_owned().await?;
         let request = client
-            .post(format!("{base}/api/v1/customers/{}/payments", ids[n % ids.len()]))
+            .post(format!(
+                "{base}/api/v1/customers/{}/payments",
+                ids[n % ids.len()]
+            ))
             .bearer_auth(&token)
             .header("Idempotency-Key", format!("bench-{n}"))
             .json(&json!({"amount": "1.00", "method": "upi", "reference": format!("T{n}")}));
         tasks.spawn(async move {
             let sent = Instant::now();
-            let status = request.send().await.map(|r| r.status().as_u16()).unwrap_or(0);
+            let status = request
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0);
             drop(permit);
             (status, sent.elapsed())
         });
@@ -119,8 +128,15 @@ async fn fresh_postgres() -> anyhow::Result<String> {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
     let mut conn = sqlx::PgConnection::connect(&admin).await?;
     let name = format!("duetrack_bench_{}", std::process::id());
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await?;
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_string();
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(&mut conn)
+        .await?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await?;
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(b, _)| b)
+        .to_string();
     Ok(format!("{base}/{name}"))
 }
