@@ -25,4 +25,13 @@ pub enum Command {
     Migrate,
     /// Check that every balance equals its ledger, allocations add up and the activity log's hash chain is intact.
     Verify,
+    /// Run the daily reminders and digest now (safe while the server runs; a second run for a date sends nothing new).
+    Remind {
+        /// Print who would be reminded and why; send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The day to run for, YYYY-MM-DD (default: today in DUETRACK_TIMEZONE).
+        #[arg(long)]
+        date: Option<String>,
+    },
 }

@@ -3,6 +3,7 @@
 //! one stops start-up with a message that names the variable.
 
 use crate::domain::money::Currency;
+use crate::domain::reminders::ReminderPolicy;
 use chrono::NaiveTime;
 use chrono_tz::Tz;
 use clap::Args;
@@ -49,6 +50,24 @@ pub struct RawSettings {
     /// Local time of the daily reminder run, HH:MM.
     #[arg(long, env = "DUETRACK_REMINDER_TIME", global = true)]
     pub reminder_time: Option<String>,
+    /// default (3 days before, on the day, weekly while overdue), daily, or schedule:BEFORE:REPEAT.
+    #[arg(long, env = "DUETRACK_REMINDER_POLICY", global = true)]
+    pub reminder_policy: Option<String>,
+    /// on (default) runs the daily reminders inside `serve`; off leaves them to `duetrack remind` (e.g. from cron).
+    #[arg(long, env = "DUETRACK_SCHEDULER", global = true)]
+    pub scheduler: Option<String>,
+    /// Email of the owner account: the daily digest goes there.
+    #[arg(long, env = "DUETRACK_ADMIN_EMAIL", global = true)]
+    pub admin_email: Option<String>,
+    /// Seconds before the first retry of an email that could not be sent; each retry doubles it.
+    #[arg(long, env = "DUETRACK_EMAIL_RETRY_SECONDS", global = true)]
+    pub email_retry_seconds: Option<String>,
+    /// The longest wait between two attempts, in seconds.
+    #[arg(long, env = "DUETRACK_EMAIL_RETRY_MAX_SECONDS", global = true)]
+    pub email_retry_max_seconds: Option<String>,
+    /// Attempts before an email that keeps failing is marked failed.
+    #[arg(long, env = "DUETRACK_EMAIL_MAX_ATTEMPTS", global = true)]
+    pub email_max_attempts: Option<String>,
     /// UPI id (VPA) customers can pay to.
     #[arg(long, env = "DUETRACK_UPI_ID", global = true)]
     pub upi_id: Option<String>,
@@ -95,6 +114,47 @@ pub struct SmtpConfig {
     pub password: Option<String>,
 }
 
+/// How often and how long undelivered email is retried.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub first_delay_seconds: u64,
+    pub max_delay_seconds: u64,
+    pub max_attempts: i64,
+}
+
+impl RetryPolicy {
+    /// The wait after `attempts` failed attempts: doubling from the first
+    /// delay, capped.
+    pub fn delay_after(&self, attempts: i64) -> u64 {
+        let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+        self.first_delay_seconds
+            .saturating_mul(1u64 << doublings)
+            .min(self.max_delay_seconds)
+    }
+}
+
+/// Parses a whole number within a range, naming the variable when it is not.
+fn number<T: std::str::FromStr + PartialOrd + fmt::Display + Copy>(
+    variable: &'static str,
+    value: &Option<String>,
+    default: T,
+    range: (T, T),
+) -> Result<T, ConfigError> {
+    match given(value) {
+        None => Ok(default),
+        Some(text) => text
+            .parse::<T>()
+            .ok()
+            .filter(|n| *n >= range.0 && *n <= range.1)
+            .ok_or_else(|| {
+                bad(
+                    variable,
+                    format!("'{text}' is not a number from {} to {}", range.0, range.1),
+                )
+            }),
+    }
+}
+
 /// Checked configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -108,6 +168,10 @@ pub struct Config {
     pub currency: Currency,
     pub timezone: Tz,
     pub reminder_time: NaiveTime,
+    pub reminder_policy: ReminderPolicy,
+    pub scheduler_enabled: bool,
+    pub admin_email: Option<String>,
+    pub email_retry: RetryPolicy,
     pub upi_id: Option<String>,
     pub smtp: Option<SmtpConfig>,
     pub email_from: Option<String>,
@@ -252,6 +316,52 @@ impl Config {
             )
         })?;
 
+        let reminder_policy =
+            ReminderPolicy::parse(given(&raw.reminder_policy).unwrap_or("default"))
+                .map_err(|m| bad("DUETRACK_REMINDER_POLICY", m))?;
+        let scheduler_enabled = match given(&raw.scheduler)
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("on") | Some("true") | Some("1") => true,
+            Some("off") | Some("false") | Some("0") => false,
+            Some(other) => {
+                return Err(bad(
+                    "DUETRACK_SCHEDULER",
+                    format!("'{other}' is not on or off"),
+                ));
+            }
+        };
+        let admin_email = match given(&raw.admin_email) {
+            Some(e) => Some(
+                crate::domain::fields::Email::parse(e)
+                    .map_err(|m| bad("DUETRACK_ADMIN_EMAIL", m.0))?
+                    .as_str()
+                    .to_string(),
+            ),
+            None => None,
+        };
+        let email_retry = RetryPolicy {
+            first_delay_seconds: number(
+                "DUETRACK_EMAIL_RETRY_SECONDS",
+                &raw.email_retry_seconds,
+                15,
+                (1, 3600),
+            )?,
+            max_delay_seconds: number(
+                "DUETRACK_EMAIL_RETRY_MAX_SECONDS",
+                &raw.email_retry_max_seconds,
+                3600,
+                (1, 86_400),
+            )?,
+            max_attempts: number(
+                "DUETRACK_EMAIL_MAX_ATTEMPTS",
+                &raw.email_max_attempts,
+                12,
+                (1, 100),
+            )?,
+        };
+
         let upi_id = match given(&raw.upi_id) {
             Some(id) => {
                 let valid = id
@@ -343,32 +453,18 @@ impl Config {
             }
         }
 
-        let db_max_connections = match given(&raw.db_max_connections) {
-            Some(n) => n
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=1000).contains(n))
-                .ok_or_else(|| {
-                    bad(
-                        "DUETRACK_DB_MAX_CONNECTIONS",
-                        format!("'{n}' is not a number from 1 to 1000"),
-                    )
-                })?,
-            None => 10,
-        };
-        let session_hours = match given(&raw.session_hours) {
-            Some(n) => n
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (1..=24 * 90).contains(n))
-                .ok_or_else(|| {
-                    bad(
-                        "DUETRACK_SESSION_HOURS",
-                        format!("'{n}' is not a number of hours from 1 to 2160"),
-                    )
-                })?,
-            None => 12,
-        };
+        let db_max_connections = number(
+            "DUETRACK_DB_MAX_CONNECTIONS",
+            &raw.db_max_connections,
+            10,
+            (1, 1000),
+        )?;
+        let session_hours = number(
+            "DUETRACK_SESSION_HOURS",
+            &raw.session_hours,
+            12,
+            (1, 24 * 90),
+        )?;
 
         Ok(Config {
             database,
@@ -381,6 +477,10 @@ impl Config {
             currency,
             timezone,
             reminder_time,
+            reminder_policy,
+            scheduler_enabled,
+            admin_email,
+            email_retry,
             upi_id,
             smtp,
             email_from,
@@ -410,6 +510,17 @@ mod tests {
         assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(config.currency.code(), "INR");
         assert_eq!(config.admin_user, "admin");
+    }
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_a_cap() {
+        let retry = RetryPolicy {
+            first_delay_seconds: 15,
+            max_delay_seconds: 600,
+            max_attempts: 10,
+        };
+        let delays: Vec<u64> = (1..=7).map(|n| retry.delay_after(n)).collect();
+        assert_eq!(delays, vec![15, 30, 60, 120, 240, 480, 600]);
     }
 
     #[test]

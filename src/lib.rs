@@ -6,5 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod notify;
+pub mod scheduler;
 pub mod startup;
 pub mod store;

@@ -64,6 +64,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             println!("the database schema is up to date");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Remind { dry_run, date } => remind(config, dry_run, date).await,
         Command::Verify => {
             let store = open_store(&config).await?;
             let report = store.verify().await?;
@@ -86,4 +87,78 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+async fn remind(config: Config, dry_run: bool, date: Option<String>) -> anyhow::Result<ExitCode> {
+    let day = match date {
+        Some(d) => match duetrack::domain::fields::parse_date(&d) {
+            Ok(day) => day,
+            Err(e) => {
+                eprintln!("duetrack: --date: {e}");
+                return Ok(ExitCode::from(2));
+            }
+        },
+        None => config.today(),
+    };
+    let store = open_store(&config).await?;
+    let plan = store.reminder_plan(day, config.reminder_policy).await?;
+    let money = |m: i64| config.currency.display(duetrack::domain::money::Money(m));
+    if dry_run {
+        println!("Dry run for {day}: nothing is sent or recorded.");
+    }
+    let mut due = 0;
+    for c in plan.iter().filter(|c| c.reason.is_some()) {
+        let label = if !c.will_be_sent() {
+            "NOT SENT    "
+        } else if dry_run {
+            "WOULD REMIND"
+        } else {
+            "REMIND      "
+        };
+        let email = c
+            .email
+            .as_deref()
+            .map(|e| format!(" <{e}>"))
+            .unwrap_or_default();
+        let held = c.held_back.map(|h| format!(" [{h}]")).unwrap_or_default();
+        println!(
+            "{label} #{} {}{email}: balance {}, overdue {} — {}{held}",
+            c.customer_id,
+            c.name,
+            money(c.balance),
+            money(c.overdue),
+            c.reason.as_deref().unwrap_or_default()
+        );
+        if c.will_be_sent() {
+            due += 1;
+        }
+    }
+    if dry_run {
+        println!("{due} customer(s) would be reminded.");
+        store.db.close().await;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let run = duetrack::scheduler::run_daily(&store, &config, day, &duetrack::scheduler::node_id())
+        .await?;
+    println!(
+        "Queued {} reminder(s) for {day}{}.",
+        run.reminders,
+        if run.digest_queued {
+            " and the owner's digest"
+        } else {
+            ""
+        }
+    );
+    let mailer = duetrack::notify::delivery::Mailer::from_config(&config)?;
+    let delivered = mailer.deliver_ready(&store).await?;
+    if mailer.sends() {
+        println!("Handled {delivered} message(s) from the outbox.");
+    } else {
+        println!(
+            "No SMTP server is configured: {delivered} message(s) written to {}.",
+            mailer.outbox_dir().display()
+        );
+    }
+    store.db.close().await;
+    Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,8 @@
 
 use crate::config::Config;
 use crate::http::{self, AppState};
+use crate::notify::delivery::Mailer;
+use crate::scheduler;
 use crate::store::Store;
 use crate::store::db::Db;
 use std::future::Future;
@@ -16,6 +18,8 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     store: Store,
+    config: Arc<Config>,
+    mailer: Mailer,
 }
 
 /// Opens the database named by the configuration and brings its schema up to date.
@@ -31,14 +35,18 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
             }
         })?;
     db.migrate().await?;
-    Ok(Store::new(db, config.currency, config.timezone))
+    Ok(Store::new(db, config))
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let store = open_store(&config).await?;
         if let Some(password) = store
-            .ensure_owner(&config.admin_user, config.admin_password.as_deref())
+            .ensure_owner(
+                &config.admin_user,
+                config.admin_password.as_deref(),
+                config.admin_email.as_deref(),
+            )
             .await?
         {
             // Printed once, on the console only; never logged or stored.
@@ -50,14 +58,18 @@ impl Application {
         let listener = TcpListener::bind(config.bind).await.map_err(|e| {
             anyhow::anyhow!("cannot listen on {} (DUETRACK_BIND): {e}", config.bind)
         })?;
+        let mailer = Mailer::from_config(&config)?;
+        let config = Arc::new(config);
         let state = AppState {
             store: store.clone(),
-            config: Arc::new(config),
+            config: config.clone(),
         };
         Ok(Self {
             listener,
             router: http::router(state),
             store,
+            config,
+            mailer,
         })
     }
 
@@ -72,11 +84,26 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let housekeeping = tokio::spawn(housekeeping(self.store.clone()));
+        let mut background = vec![
+            tokio::spawn(housekeeping(self.store.clone())),
+            tokio::spawn(self.mailer.run(self.store.clone())),
+        ];
+        if self.config.scheduler_enabled {
+            background.push(tokio::spawn(scheduler::run(
+                self.store.clone(),
+                self.config.clone(),
+            )));
+        } else {
+            tracing::info!(
+                "the daily scheduler is off (DUETRACK_SCHEDULER=off); run `duetrack remind` instead"
+            );
+        }
         let result = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
-        housekeeping.abort();
+        for task in background {
+            task.abort();
+        }
         self.store.db.close().await;
         Ok(result?)
     }

@@ -5,3 +5,4 @@ pub mod access;
 pub mod fields;
 pub mod ledger;
 pub mod money;
+pub mod reminders;

@@ -146,6 +146,57 @@ impl Currency {
     }
 }
 
+impl Currency {
+    /// Formats for people: the currency's symbol and digit grouping, e.g.
+    /// "₹1,00,000.00" (Indian lakh grouping for INR), "$1,234.50", "¥1,500".
+    pub fn display(&self, money: Money) -> String {
+        let plain = self.format(Money(money.0.abs()));
+        let (whole, fraction) = match plain.split_once('.') {
+            Some((w, f)) => (w.to_string(), format!(".{f}")),
+            None => (plain, String::new()),
+        };
+        let grouped = if self.code == iso_currency::Currency::INR {
+            group_indian(&whole)
+        } else {
+            group_thousands(&whole)
+        };
+        let sign = if money.0 < 0 { "-" } else { "" };
+        let symbol = self.symbol();
+        if symbol.chars().count() <= 1 || symbol.chars().any(|c| !c.is_alphabetic()) {
+            format!("{sign}{symbol}{grouped}{fraction}")
+        } else {
+            format!("{sign}{symbol} {grouped}{fraction}")
+        }
+    }
+}
+
+fn group_thousands(digits: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// 12,34,56,789: the last three digits, then groups of two.
+fn group_indian(digits: &str) -> String {
+    if digits.len() <= 3 {
+        return digits.to_string();
+    }
+    let (head, tail) = digits.split_at(digits.len() - 3);
+    let mut out = String::new();
+    for (i, c) in head.chars().enumerate() {
+        if i > 0 && (head.len() - i).is_multiple_of(2) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{out},{tail}")
+}
+
 /// An amount in minor units of the configured currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Money(pub i64);
@@ -258,6 +309,19 @@ mod tests {
         assert_eq!(c.format(Money(5)), "0.05");
         assert_eq!(c.format(Money(-5)), "-0.05");
         assert_eq!(c.format(Money(0)), "0.00");
+    }
+
+    #[test]
+    fn amounts_read_as_people_write_them() {
+        let c = inr();
+        assert_eq!(c.display(Money(10_000_000)), "₹1,00,000.00");
+        assert_eq!(c.display(Money(123_456_789)), "₹12,34,567.89");
+        assert_eq!(c.display(Money(-5_050)), "-₹50.50");
+        assert_eq!(c.display(Money(99_900)), "₹999.00");
+        let usd = Currency::parse("USD").unwrap();
+        assert_eq!(usd.display(Money(123_450)), "$1,234.50");
+        let jpy = Currency::parse("JPY").unwrap();
+        assert_eq!(jpy.display(Money(1_500_000)), "¥1,500,000");
     }
 
     proptest! {

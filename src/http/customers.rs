@@ -48,6 +48,8 @@ pub struct CustomerView {
     /// The unpaid part of dues whose due date has passed.
     overdue: String,
     days_overdue: i64,
+    /// No scheduled reminders are sent while true.
+    reminders_paused: bool,
     /// Money paid in advance and not yet used by any due.
     credit: String,
     total_dues: String,
@@ -77,6 +79,7 @@ impl CustomerView {
             balance: state.money(c.balance),
             overdue: state.money(c.overdue),
             days_overdue: c.days_overdue,
+            reminders_paused: c.reminders_paused,
             credit: state.money((-c.balance).max(0)),
             total_dues: state.money(c.total_dues),
             total_paid: state.money(c.total_paid),
@@ -328,6 +331,8 @@ pub struct UpdateCustomer {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     credit_limit: Patch<RawAmount>,
+    /// true stops scheduled reminders for this customer; false resumes them.
+    reminders_paused: Option<bool>,
 }
 
 /// Checks one patched field: null or blank clears it, a value must parse.
@@ -392,6 +397,7 @@ async fn update_customer(
                 .field("credit_limit", currency.parse_non_negative(&raw.0))
                 .map(|m: Money| Some(m)),
         },
+        reminders_paused: body.reminders_paused,
     };
     checks.finish()?;
     let customer = state

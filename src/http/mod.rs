@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod ledger;
+pub mod notifications;
 
 use crate::config::Config;
 use crate::store::Store;
@@ -53,6 +54,7 @@ impl AppState {
         (name = "customers", description = "Customer records"),
         (name = "ledger", description = "Dues, payments, voids and statements"),
         (name = "activity", description = "The tamper-evident activity log"),
+        (name = "notifications", description = "Email from staff and the email log"),
         (name = "operations", description = "Health and the API description"),
     )
 )]
@@ -80,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .merge(customers::router())
         .merge(ledger::router())
         .merge(activity::router())
+        .merge(notifications::router())
         .merge(auth::protected_router())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -36,12 +36,23 @@ impl Store {
         &self,
         username: &str,
         password: Option<&str>,
+        email: Option<&str>,
     ) -> StoreResult<Option<String>> {
         let mut tx = self.db.write().await?;
         let owners = tx
             .scalar("SELECT COUNT(*) FROM staff_users WHERE role = 'owner'", &[])
             .await?;
         if owners > 0 {
+            // The owner's email follows the configuration.
+            if let Some(email) = email {
+                tx.execute(
+                    "UPDATE staff_users SET email = $1, updated_at = $2
+                     WHERE username = $3 AND role = 'owner' AND (email IS NULL OR email <> $1)",
+                    args![email, now_text(), username],
+                )
+                .await?;
+                tx.commit().await?;
+            }
             return Ok(None);
         }
         let generated = password.is_none().then(access::generate_password);
@@ -55,9 +66,9 @@ impl Store {
         let now = now_text();
         let inserted = tx
             .fetch_one(
-                "INSERT INTO staff_users (username, password_hash, role, created_at, updated_at)
-                 VALUES ($1, $2, 'owner', $3, $3) RETURNING id",
-                args![username, hash, now],
+                "INSERT INTO staff_users (username, password_hash, role, email, created_at, updated_at)
+                 VALUES ($1, $2, 'owner', $4, $3, $3) RETURNING id",
+                args![username, hash, now, email],
             )
             .await;
         let id = match inserted {

@@ -3,6 +3,8 @@
 
 use super::activity::{self, Change};
 use super::db::{Arg, DbError, Row, Tx, is_unique_violation, placeholders};
+use super::outbox::{self, NewEmail};
+use super::tokens::{self, Purpose};
 use super::{Store, StoreError, StoreResult, now_text};
 use crate::args;
 use crate::domain::fields::{
@@ -10,6 +12,7 @@ use crate::domain::fields::{
 };
 use crate::domain::ledger::days_past;
 use crate::domain::money::Money;
+use crate::notify::messages;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -36,6 +39,9 @@ pub struct Customer {
     pub overdue: i64,
     /// Days since the oldest unpaid due date that has passed.
     pub days_overdue: i64,
+    /// No scheduled reminders while set.
+    pub reminders_paused: bool,
+    pub version: i64,
     pub created_at: String,
     pub updated_at: String,
     pub deleted_at: Option<String>,
@@ -61,6 +67,8 @@ impl Customer {
             next_due_date: row.opt_date("next_due_date")?,
             overdue: 0,
             days_overdue: 0,
+            reminders_paused: row.i64("reminders_paused")? != 0,
+            version: row.i64("version")?,
             created_at: row.text("created_at")?,
             updated_at: row.text("updated_at")?,
             deleted_at: row.opt_text("deleted_at")?,
@@ -73,7 +81,7 @@ impl Customer {
         json!({
             "name": self.name, "phone": self.phone, "email": self.email, "address": self.address,
             "category": self.category, "notes": self.notes, "credit_limit": self.credit_limit,
-            "status": self.status, "balance": self.balance,
+            "status": self.status, "balance": self.balance, "reminders_paused": self.reminders_paused,
         })
     }
 }
@@ -98,6 +106,7 @@ pub struct CustomerPatch {
     pub category: Option<Option<String>>,
     pub notes: Option<Option<String>>,
     pub credit_limit: Option<Option<Money>>,
+    pub reminders_paused: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -282,6 +291,16 @@ impl Store {
         )
         .await?;
         let customer = load(&mut tx, id).await?;
+        if let Some(email) = &customer.email {
+            self.queue_credential_link(
+                &mut tx,
+                &customer,
+                email,
+                Purpose::Invitation,
+                format!("invitation:{id}"),
+            )
+            .await?;
+        }
         activity::record(
             &mut tx,
             actor,
@@ -295,7 +314,106 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        if customer.email.is_some() {
+            self.email_queued();
+        }
         Ok(customer)
+    }
+
+    /// Issues a one-time link and queues the email that carries it.
+    async fn queue_credential_link(
+        &self,
+        tx: &mut Tx,
+        customer: &Customer,
+        email: &str,
+        purpose: Purpose,
+        dedupe_key: String,
+    ) -> StoreResult<()> {
+        let issued = tokens::issue(tx, customer.id, purpose).await?;
+        let link = messages::password_link(&self.mail, &issued.token);
+        let expires = self.local_time_text(&issued.expires_at);
+        let (kind, message) = match purpose {
+            Purpose::Invitation => (
+                "invitation",
+                messages::invitation(
+                    &self.mail,
+                    &customer.name,
+                    &customer.username,
+                    &link,
+                    &expires,
+                ),
+            ),
+            Purpose::Reset => (
+                "credential_reset",
+                messages::credential_reset(
+                    &self.mail,
+                    &customer.name,
+                    &customer.username,
+                    &link,
+                    &expires,
+                ),
+            ),
+        };
+        outbox::enqueue(
+            tx,
+            NewEmail {
+                kind,
+                dedupe_key,
+                customer_id: Some(customer.id),
+                recipient: email.to_string(),
+                message,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Emails the customer a link to choose a new password.
+    pub async fn reset_credentials(&self, actor: &str, id: i64) -> StoreResult<Customer> {
+        let mut tx = self.db.write().await?;
+        let customer = load(&mut tx, id).await?;
+        if customer.status != "active" {
+            return Err(StoreError::conflict(
+                "customer_deleted",
+                None,
+                format!("customer {id} is deleted"),
+            ));
+        }
+        let Some(email) = customer.email.clone() else {
+            return Err(StoreError::conflict(
+                "no_email",
+                Some("email"),
+                format!(
+                    "customer {id} has no email address to send a reset link to; add one first"
+                ),
+            ));
+        };
+        let seq = tx
+            .scalar("SELECT seq FROM activity_head WHERE id = 1", &[])
+            .await?;
+        self.queue_credential_link(
+            &mut tx,
+            &customer,
+            &email,
+            Purpose::Reset,
+            format!("reset:{id}:{seq}"),
+        )
+        .await?;
+        activity::record(
+            &mut tx,
+            actor,
+            Change {
+                action: "customer.credentials_reset",
+                entity_type: "customer",
+                entity_id: id.to_string(),
+                before: None,
+                after: Some(json!({"reset_link_sent_to": email})),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.email_queued();
+        self.customer(id).await
     }
 
     pub async fn customer(&self, id: i64) -> StoreResult<Customer> {
@@ -411,11 +529,14 @@ impl Store {
         if let Some(limit) = patch.credit_limit {
             after.credit_limit = limit.map(Money::minor);
         }
+        if let Some(paused) = patch.reminders_paused {
+            after.reminders_paused = paused;
+        }
         let name_key = after.name.to_lowercase();
         let updated = tx
             .execute(
                 "UPDATE customers SET name = $1, name_key = $2, phone = $3, email = $4, address = $5, category = $6,
-                 notes = $7, credit_limit = $8, updated_at = $9, version = version + 1 WHERE id = $10",
+                 notes = $7, credit_limit = $8, updated_at = $9, version = version + 1, reminders_paused = $11 WHERE id = $10",
                 args![
                     after.name.clone(),
                     name_key,
@@ -426,7 +547,8 @@ impl Store {
                     after.notes.clone(),
                     after.credit_limit,
                     now_text(),
-                    id
+                    id,
+                    i64::from(after.reminders_paused)
                 ],
             )
             .await;
@@ -439,6 +561,7 @@ impl Store {
         }
         index_search_terms(&mut tx, id, &terms_of(&after)).await?;
         let after = load(&mut tx, id).await?;
+        let queued = self.notify_email_change(&mut tx, &before, &after).await?;
         activity::record(
             &mut tx,
             actor,
@@ -452,7 +575,53 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        if queued {
+            self.email_queued();
+        }
         self.customer(id).await
+    }
+
+    /// When the email address changes, the old address hears of it; a
+    /// customer who had none gets an invitation at the new one. Returns
+    /// whether anything was queued.
+    async fn notify_email_change(
+        &self,
+        tx: &mut Tx,
+        before: &Customer,
+        after: &Customer,
+    ) -> StoreResult<bool> {
+        if before.email == after.email {
+            return Ok(false);
+        }
+        let version = after.version;
+        if let Some(old) = &before.email {
+            outbox::enqueue(
+                tx,
+                NewEmail {
+                    kind: "account_changed",
+                    dedupe_key: format!("account_changed:{}:{version}", after.id),
+                    customer_id: Some(after.id),
+                    recipient: old.clone(),
+                    message: messages::account_changed(
+                        &self.mail,
+                        &after.name,
+                        "your email address",
+                    ),
+                },
+            )
+            .await?;
+        }
+        if let (None, Some(new)) = (&before.email, &after.email) {
+            self.queue_credential_link(
+                tx,
+                after,
+                new,
+                Purpose::Invitation,
+                format!("invitation:{}:{version}", after.id),
+            )
+            .await?;
+        }
+        Ok(true)
     }
 
     /// Soft delete: the customer disappears from the active list and keeps
@@ -499,6 +668,19 @@ impl Store {
         )
         .await?;
         let after = load(&mut tx, id).await?;
+        if let Some(email) = &after.email {
+            outbox::enqueue(
+                &mut tx,
+                NewEmail {
+                    kind: "account_deleted",
+                    dedupe_key: format!("account_deleted:{id}:{}", after.version),
+                    customer_id: Some(id),
+                    recipient: email.clone(),
+                    message: messages::account_deleted(&self.mail, &after.name),
+                },
+            )
+            .await?;
+        }
         activity::record(
             &mut tx,
             actor,
@@ -514,6 +696,9 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        if after.email.is_some() {
+            self.email_queued();
+        }
         self.customer(id).await
     }
 

@@ -5,6 +5,7 @@
 
 use super::activity::{self, Change};
 use super::db::{DbError, Row, Tx, is_unique_violation};
+use super::outbox::{self, NewEmail};
 use super::{Store, StoreError, StoreResult, customers, now_text};
 use crate::args;
 use crate::domain::fields::PaymentMethod;
@@ -12,6 +13,7 @@ use crate::domain::ledger::{
     self, DueLine, DueStatus, OpenDue, PaymentLine, StatementMovement, allocate, running_balances,
 };
 use crate::domain::money::Money;
+use crate::notify::messages;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -153,6 +155,8 @@ pub enum LedgerOutcome {
 /// a row lock on PostgreSQL and is a write under SQLite's single writer, so
 /// concurrent changes to one customer queue here instead of losing updates.
 struct LockedCustomer {
+    name: String,
+    email: Option<String>,
     balance: i64,
     credit_limit: Option<i64>,
 }
@@ -160,7 +164,7 @@ struct LockedCustomer {
 async fn lock_customer(tx: &mut Tx, id: i64) -> StoreResult<LockedCustomer> {
     let row = tx
         .fetch_optional(
-            "UPDATE customers SET version = version + 1 WHERE id = $1 RETURNING status, balance, credit_limit",
+            "UPDATE customers SET version = version + 1 WHERE id = $1 RETURNING status, name, email, balance, credit_limit",
             args![id],
         )
         .await?
@@ -173,6 +177,8 @@ async fn lock_customer(tx: &mut Tx, id: i64) -> StoreResult<LockedCustomer> {
         ));
     }
     Ok(LockedCustomer {
+        name: row.text("name")?,
+        email: row.opt_text("email")?,
         balance: row.i64("balance")?,
         credit_limit: row.opt_i64("credit_limit")?,
     })
@@ -252,6 +258,15 @@ impl Store {
             },
         };
         tx.commit().await?;
+        if matches!(
+            outcome,
+            LedgerOutcome::Payment {
+                replayed: false,
+                ..
+            }
+        ) {
+            self.email_queued();
+        }
         Ok(outcome)
     }
 
@@ -459,6 +474,31 @@ impl Store {
             },
         )
         .await?;
+        if let Some(email) = &customer.email {
+            let message = messages::receipt(
+                &self.mail,
+                &messages::ReceiptFacts {
+                    name: &customer.name,
+                    payment_id,
+                    amount,
+                    method: new.method.as_str(),
+                    reference: payment.reference.as_deref(),
+                    paid_on: payment.paid_on,
+                    balance_after: balance,
+                },
+            );
+            outbox::enqueue(
+                tx,
+                NewEmail {
+                    kind: "receipt",
+                    dedupe_key: format!("receipt:{payment_id}"),
+                    customer_id: Some(new.customer_id),
+                    recipient: email.clone(),
+                    message,
+                },
+            )
+            .await?;
+        }
         if let Some(key) = &new.idempotency {
             let body = serde_json::to_string(&payment).map_err(|e| DbError::Decode(Box::new(e)))?;
             tx.execute(

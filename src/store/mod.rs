@@ -7,34 +7,70 @@ pub mod auth;
 pub mod customers;
 pub mod db;
 pub mod ledger;
+pub mod outbox;
+pub mod reminders;
+pub mod tokens;
 pub mod verify;
 
+use crate::config::Config;
 use crate::domain::money::Currency;
+use crate::notify::messages::MailContext;
 use chrono_tz::Tz;
 use db::{Db, DbError};
+use std::sync::Arc;
+use tokio::sync::Notify;
 
 /// The store: a database plus the few settings that decide how rows are
-/// read (the currency's decimals, what "today" is).
+/// read and what messages say (the currency, what "today" is, the shop).
 #[derive(Clone)]
 pub struct Store {
     pub db: Db,
     pub currency: Currency,
     pub timezone: Tz,
+    /// What queued emails need to know about the shop.
+    pub mail: Arc<MailContext>,
+    /// Woken after a commit that queued email, so delivery starts at once.
+    pub outbox_wake: Arc<Notify>,
 }
 
 impl Store {
-    pub fn new(db: Db, currency: Currency, timezone: Tz) -> Self {
+    pub fn new(db: Db, config: &Config) -> Self {
         Self {
             db,
-            currency,
-            timezone,
+            currency: config.currency,
+            timezone: config.timezone,
+            mail: Arc::new(MailContext {
+                shop_name: config.shop_name.clone(),
+                base_url: config.base_url.clone(),
+                currency: config.currency,
+                upi_id: config.upi_id.clone(),
+            }),
+            outbox_wake: Arc::new(Notify::new()),
         }
+    }
+
+    /// Tells the delivery worker that new email is waiting.
+    pub fn email_queued(&self) {
+        self.outbox_wake.notify_one();
     }
 
     pub fn today(&self) -> chrono::NaiveDate {
         chrono::Utc::now()
             .with_timezone(&self.timezone)
             .date_naive()
+    }
+
+    /// An RFC 3339 time as people read it where the shop is: "2 Dec 2026, 09:15 (Asia/Kolkata)".
+    pub fn local_time_text(&self, rfc3339: &str) -> String {
+        chrono::DateTime::parse_from_rfc3339(rfc3339)
+            .map(|t| {
+                format!(
+                    "{} ({})",
+                    t.with_timezone(&self.timezone).format("%-d %b %Y, %H:%M"),
+                    self.timezone.name()
+                )
+            })
+            .unwrap_or_else(|_| rfc3339.to_string())
     }
 
     /// Whether the database answers, for `/readyz`.

@@ -61,6 +61,8 @@ pub async fn test_settings(backend: Backend, dir: &std::path::Path) -> RawSettin
         admin_password: Some(ADMIN_PASSWORD.into()),
         db_max_connections: Some("5".into()),
         timezone: Some("Asia/Kolkata".into()),
+        // Daily runs happen when a test asks for them (`duetrack remind`).
+        scheduler: Some("off".into()),
         ..Default::default()
     }
 }
@@ -69,7 +71,46 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub client: reqwest::Client,
     pub token: String,
+    /// The same settings as environment variables, for running the binary beside the app.
+    pub env: Vec<(&'static str, String)>,
+    pub data_dir: std::path::PathBuf,
     pub _dir: tempfile::TempDir,
+}
+
+/// The settings the tests use, as the environment variables the binary reads.
+fn settings_env(s: &RawSettings) -> Vec<(&'static str, String)> {
+    let pairs = [
+        ("DATABASE_URL", &s.database_url),
+        ("DUETRACK_DATA_DIR", &s.data_dir),
+        ("DUETRACK_TIMEZONE", &s.timezone),
+        ("DUETRACK_BASE_URL", &s.base_url),
+        ("SHOP_NAME", &s.shop_name),
+        ("SMTP_HOST", &s.smtp_host),
+        ("SMTP_PORT", &s.smtp_port),
+        ("SMTP_SECURITY", &s.smtp_security),
+        ("EMAIL_FROM", &s.email_from),
+        ("DUETRACK_ADMIN_EMAIL", &s.admin_email),
+        ("DUETRACK_REMINDER_POLICY", &s.reminder_policy),
+        ("DUETRACK_EMAIL_RETRY_SECONDS", &s.email_retry_seconds),
+    ];
+    pairs
+        .into_iter()
+        .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
+        .collect()
+}
+
+/// Settings that send email through a test SMTP server on `port`.
+pub fn with_smtp(port: u16) -> impl FnOnce(&mut RawSettings) {
+    move |s| {
+        s.smtp_host = Some("127.0.0.1".into());
+        s.smtp_port = Some(port.to_string());
+        s.smtp_security = Some("none".into());
+        s.email_from = Some("counter@sharma-stores.example".into());
+        s.shop_name = Some("Sharma Stores".into());
+        s.base_url = Some("https://khata.sharma-stores.example".into());
+        s.admin_email = Some("owner@sharma-stores.example".into());
+        s.email_retry_seconds = Some("1".into());
+    }
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -91,6 +132,8 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut RawSettin
         address,
         client,
         token: String::new(),
+        env: settings_env(&settings),
+        data_dir: dir.path().to_path_buf(),
         _dir: dir,
     };
     test_app.token = test_app
@@ -150,6 +193,19 @@ impl Reply {
 }
 
 impl TestApp {
+    /// Runs the real binary against this app's database and settings.
+    pub async fn cli(&self, args: &[&str]) -> std::process::Output {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_duetrack"));
+        command
+            .current_dir(&self.data_dir)
+            .env_clear()
+            .env("RUST_LOG", "warn");
+        for (k, v) in &self.env {
+            command.env(k, v);
+        }
+        command.args(args).output().await.expect("the binary runs")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.address, path)
     }

@@ -7,5 +7,7 @@ mod bad_input;
 mod cli;
 mod concurrency;
 mod customers;
+mod email;
 mod ledger;
 mod sessions;
+mod smtp;

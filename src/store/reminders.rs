@@ -1,0 +1,340 @@
+//! The daily run's data: who is reminded and why, the reminder log that
+//! allows one reminder per customer and day, the owner's digest, and the
+//! leases and run records that let exactly one node run it.
+
+use super::activity::{self, Change};
+use super::outbox::{self, NewEmail};
+use super::{Store, StoreResult, now_text, timestamp_text};
+use crate::args;
+use crate::domain::reminders::{OpenDueDate, ReminderPolicy, reminder_reason};
+use crate::notify::messages::{self, DigestFacts, ReminderLine};
+use chrono::NaiveDate;
+use serde_json::json;
+
+/// One customer with an open balance, and what the policy says of it.
+#[derive(Debug, Clone)]
+pub struct ReminderCandidate {
+    pub customer_id: i64,
+    pub name: String,
+    pub email: Option<String>,
+    pub balance: i64,
+    pub overdue: i64,
+    /// Why a reminder is due today, when it is.
+    pub reason: Option<String>,
+    /// Why a reminder is not sent although one is due (no email, paused,
+    /// already reminded that day).
+    pub held_back: Option<&'static str>,
+    dues: Vec<ReminderLine>,
+    dates: Vec<OpenDueDate>,
+    last_reminded: Option<NaiveDate>,
+    paused: bool,
+    reminded_that_day: bool,
+}
+
+impl ReminderCandidate {
+    pub fn will_be_sent(&self) -> bool {
+        self.reason.is_some() && self.held_back.is_none()
+    }
+}
+
+impl Store {
+    /// Works out, without changing anything, who the run for `day` reminds.
+    pub async fn reminder_plan(
+        &self,
+        day: NaiveDate,
+        policy: ReminderPolicy,
+    ) -> StoreResult<Vec<ReminderCandidate>> {
+        let mut tx = self.db.read().await?;
+        let rows = tx
+            .fetch_all(
+                "SELECT c.id, c.name, c.email, c.balance, c.reminders_paused,
+                        (SELECT MAX(r.day) FROM reminder_log r WHERE r.customer_id = c.id AND r.day < $1) AS last_reminded,
+                        (SELECT COUNT(*) FROM reminder_log r WHERE r.customer_id = c.id AND r.day = $1) AS reminded_that_day,
+                        d.id AS due_id, d.description, d.due_date, d.amount - d.paid AS outstanding
+                 FROM customers c JOIN dues d ON d.customer_id = c.id AND d.status IN ('open', 'partial')
+                 WHERE c.status = 'active' AND c.balance > 0
+                 ORDER BY c.id, COALESCE(d.due_date, d.issue_date), d.issue_date, d.id",
+                args![day],
+            )
+            .await?;
+        let mut plan: Vec<ReminderCandidate> = Vec::new();
+        for row in rows {
+            let id = row.i64("id")?;
+            if plan.last().is_none_or(|c| c.customer_id != id) {
+                plan.push(ReminderCandidate {
+                    customer_id: id,
+                    name: row.text("name")?,
+                    email: row.opt_text("email")?,
+                    balance: row.i64("balance")?,
+                    overdue: 0,
+                    reason: None,
+                    held_back: None,
+                    dues: Vec::new(),
+                    dates: Vec::new(),
+                    last_reminded: row.opt_date("last_reminded")?,
+                    paused: row.i64("reminders_paused")? != 0,
+                    reminded_that_day: row.i64("reminded_that_day")? > 0,
+                });
+            }
+            let Some(candidate) = plan.last_mut() else {
+                continue;
+            };
+            let due_date = row.opt_date("due_date")?;
+            let outstanding = row.i64("outstanding")?;
+            if due_date.is_some_and(|d| d < day) {
+                candidate.overdue += outstanding;
+            }
+            candidate.dates.push(OpenDueDate {
+                due_date,
+                outstanding,
+            });
+            candidate.dues.push(ReminderLine {
+                description: row
+                    .opt_text("description")?
+                    .unwrap_or_else(|| format!("Due #{}", row.i64("due_id").unwrap_or_default())),
+                due_date,
+                outstanding,
+            });
+        }
+        for c in &mut plan {
+            c.reason = reminder_reason(policy, day, c.balance, c.last_reminded, &c.dates);
+            c.held_back = if c.reminded_that_day {
+                Some("already reminded that day")
+            } else if c.paused {
+                Some("reminders are paused")
+            } else if c.email.is_none() {
+                Some("no email address")
+            } else {
+                None
+            };
+        }
+        Ok(plan)
+    }
+
+    /// Sends the reminders the plan for `day` calls for. Each one is logged
+    /// under a unique (customer, day) key in the same transaction as its
+    /// email, so concurrent or repeated runs remind nobody twice. Returns
+    /// how many were queued by this call.
+    pub async fn send_reminders(
+        &self,
+        day: NaiveDate,
+        policy: ReminderPolicy,
+        actor: &str,
+    ) -> StoreResult<usize> {
+        let mut queued = 0;
+        for c in self.reminder_plan(day, policy).await? {
+            let (Some(reason), Some(email), None) = (&c.reason, &c.email, c.held_back) else {
+                continue;
+            };
+            let mut tx = self.db.write().await?;
+            let logged = tx
+                .fetch_optional(
+                    "INSERT INTO reminder_log (customer_id, day, reason, created_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (customer_id, day) DO NOTHING RETURNING customer_id",
+                    args![c.customer_id, day, reason.clone(), now_text()],
+                )
+                .await?;
+            if logged.is_none() {
+                continue;
+            }
+            let message = messages::reminder(
+                &self.mail,
+                &messages::ReminderFacts {
+                    name: &c.name,
+                    balance: c.balance,
+                    overdue: c.overdue,
+                    reason,
+                    dues: &c.dues,
+                },
+            );
+            let email_id = outbox::enqueue(
+                &mut tx,
+                NewEmail {
+                    kind: "reminder",
+                    dedupe_key: format!("reminder:{}:{day}", c.customer_id),
+                    customer_id: Some(c.customer_id),
+                    recipient: email.clone(),
+                    message,
+                },
+            )
+            .await?;
+            tx.execute(
+                "UPDATE reminder_log SET email_id = $1 WHERE customer_id = $2 AND day = $3",
+                args![email_id, c.customer_id, day],
+            )
+            .await?;
+            activity::record(
+                &mut tx,
+                actor,
+                Change {
+                    action: "reminder.queued",
+                    entity_type: "customer",
+                    entity_id: c.customer_id.to_string(),
+                    before: None,
+                    after: Some(json!({"day": day, "reason": reason, "balance": c.balance, "overdue": c.overdue})),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            queued += 1;
+        }
+        if queued > 0 {
+            self.email_queued();
+        }
+        Ok(queued)
+    }
+
+    /// The figures of the owner's digest for the run on `day` (covering the day before).
+    pub async fn digest_facts(&self, day: NaiveDate) -> StoreResult<DigestFacts> {
+        let yesterday = day.pred_opt().unwrap_or(day);
+        let mut tx = self.db.read().await?;
+        let collected = tx
+            .fetch_one(
+                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total, COUNT(*) AS n FROM payments WHERE status = 'recorded' AND paid_on = $1",
+                args![yesterday],
+            )
+            .await?;
+        let new_dues = tx
+            .fetch_one(
+                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total, COUNT(*) AS n FROM dues WHERE status <> 'void' AND issue_date = $1",
+                args![yesterday],
+            )
+            .await?;
+        let total_outstanding = tx
+            .scalar(
+                "SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM customers WHERE status = 'active' AND balance > 0",
+                &[],
+            )
+            .await?;
+        let total_overdue = tx
+            .scalar(
+                "SELECT CAST(COALESCE(SUM(d.amount - d.paid), 0) AS BIGINT) FROM dues d JOIN customers c ON c.id = d.customer_id
+                 WHERE c.status = 'active' AND d.status IN ('open', 'partial') AND d.due_date < $1",
+                args![day],
+            )
+            .await?;
+        let mut became_overdue = Vec::new();
+        for row in tx
+            .fetch_all(
+                "SELECT c.name, CAST(SUM(d.amount - d.paid) AS BIGINT) AS amount FROM dues d JOIN customers c ON c.id = d.customer_id
+                 WHERE c.status = 'active' AND d.status IN ('open', 'partial') AND d.due_date = $1
+                 GROUP BY c.id, c.name ORDER BY amount DESC, c.name",
+                args![yesterday],
+            )
+            .await?
+        {
+            became_overdue.push((row.text("name")?, row.i64("amount")?));
+        }
+        Ok(DigestFacts {
+            day: yesterday,
+            collected: collected.i64("total")?,
+            payments: collected.i64("n")?,
+            new_dues: new_dues.i64("total")?,
+            new_due_count: new_dues.i64("n")?,
+            total_outstanding,
+            total_overdue,
+            became_overdue,
+        })
+    }
+
+    /// Where the digest goes: the owner's email, else `fallback`.
+    pub async fn owner_email(&self, fallback: Option<&str>) -> StoreResult<Option<String>> {
+        let mut tx = self.db.read().await?;
+        let row = tx
+            .fetch_optional(
+                "SELECT email FROM staff_users WHERE role = 'owner' AND disabled_at IS NULL AND email IS NOT NULL ORDER BY id LIMIT 1",
+                &[],
+            )
+            .await?;
+        Ok(match row {
+            Some(r) => r.opt_text("email")?,
+            None => fallback.map(str::to_string),
+        })
+    }
+
+    /// Queues the digest for the run on `day`; at most one per day.
+    pub async fn queue_digest(&self, day: NaiveDate, recipient: &str) -> StoreResult<bool> {
+        let facts = self.digest_facts(day).await?;
+        let message = messages::digest(&self.mail, &facts);
+        let mut tx = self.db.write().await?;
+        let id = outbox::enqueue(
+            &mut tx,
+            NewEmail {
+                kind: "digest",
+                dedupe_key: format!("digest:{day}"),
+                customer_id: None,
+                recipient: recipient.to_string(),
+                message,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        if id.is_some() {
+            self.email_queued();
+        }
+        Ok(id.is_some())
+    }
+
+    /// Takes or renews the lease `name` for `holder`; true when held.
+    pub async fn try_lease(&self, name: &str, holder: &str, seconds: i64) -> StoreResult<bool> {
+        let now = chrono::Utc::now();
+        let mut tx = self.db.write().await?;
+        let row = tx
+            .fetch_optional(
+                "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+                 WHERE leases.expires_at < $4 OR leases.holder = excluded.holder
+                 RETURNING holder",
+                args![name, holder, timestamp_text(now + chrono::Duration::seconds(seconds)), timestamp_text(now)],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(row.is_some())
+    }
+
+    pub async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        let mut tx = self.db.write().await?;
+        tx.execute(
+            "DELETE FROM leases WHERE name = $1 AND holder = $2",
+            args![name, holder],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether the daily run for `day` has been done, and whether any run ever was.
+    pub async fn daily_run_status(&self, day: NaiveDate) -> StoreResult<(bool, bool)> {
+        let mut tx = self.db.read().await?;
+        let done = tx
+            .scalar(
+                "SELECT COUNT(*) FROM scheduler_runs WHERE job = 'daily' AND day = $1",
+                args![day],
+            )
+            .await?;
+        let any = tx
+            .scalar(
+                "SELECT COUNT(*) FROM scheduler_runs WHERE job = 'daily'",
+                &[],
+            )
+            .await?;
+        Ok((done > 0, any > 0))
+    }
+
+    pub async fn record_daily_run(
+        &self,
+        day: NaiveDate,
+        holder: &str,
+        reminders: usize,
+    ) -> StoreResult<()> {
+        let mut tx = self.db.write().await?;
+        tx.execute(
+            "INSERT INTO scheduler_runs (job, day, holder, reminders, finished_at) VALUES ('daily', $1, $2, $3, $4)
+             ON CONFLICT (job, day) DO NOTHING",
+            args![day, holder, reminders as i64, now_text()],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
