@@ -73,6 +73,7 @@ pub struct TestApp {
     pub token: String,
     /// The same settings as environment variables, for running the binary beside the app.
     pub env: Vec<(&'static str, String)>,
+    pub settings: RawSettings,
     pub data_dir: std::path::PathBuf,
     pub _dir: tempfile::TempDir,
 }
@@ -92,6 +93,7 @@ fn settings_env(s: &RawSettings) -> Vec<(&'static str, String)> {
         ("DUETRACK_ADMIN_EMAIL", &s.admin_email),
         ("DUETRACK_REMINDER_POLICY", &s.reminder_policy),
         ("DUETRACK_EMAIL_RETRY_SECONDS", &s.email_retry_seconds),
+        ("DUETRACK_REMINDER_TIME", &s.reminder_time),
     ];
     pairs
         .into_iter()
@@ -133,6 +135,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut RawSettin
         client,
         token: String::new(),
         env: settings_env(&settings),
+        settings,
         data_dir: dir.path().to_path_buf(),
         _dir: dir,
     };
@@ -193,6 +196,31 @@ impl Reply {
 }
 
 impl TestApp {
+    /// Starts another node on this app's database (a second server process
+    /// in all but name), with some settings changed.
+    pub async fn another_node(&self, adjust: impl FnOnce(&mut RawSettings)) -> TestApp {
+        let mut settings = self.settings.clone();
+        adjust(&mut settings);
+        let config = Config::from_raw(&settings).expect("node settings are valid");
+        let app = Application::build(config).await.expect("the node starts");
+        let address = app.local_addr();
+        tokio::spawn(app.run_until(std::future::pending()));
+        let mut node = TestApp {
+            address,
+            client: reqwest::Client::new(),
+            token: String::new(),
+            env: settings_env(&settings),
+            settings,
+            data_dir: self.data_dir.clone(),
+            _dir: tempfile::tempdir().expect("a temporary directory"),
+        };
+        node.token = node
+            .login("admin", ADMIN_PASSWORD)
+            .await
+            .expect("the owner can sign in on every node");
+        node
+    }
+
     /// Runs the real binary against this app's database and settings.
     pub async fn cli(&self, args: &[&str]) -> std::process::Output {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_duetrack"));

@@ -9,5 +9,6 @@ mod concurrency;
 mod customers;
 mod email;
 mod ledger;
+mod scheduler;
 mod sessions;
 mod smtp;
