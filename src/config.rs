@@ -87,6 +87,12 @@ pub struct RawSettings {
     /// Largest number of database connections this node opens.
     #[arg(long, env = "DUETRACK_DB_MAX_CONNECTIONS", global = true)]
     pub db_max_connections: Option<String>,
+    /// Minutes a sign-in stays valid without use.
+    #[arg(long, env = "DUETRACK_SESSION_IDLE_MINUTES", global = true)]
+    pub session_idle_minutes: Option<String>,
+    /// true when a reverse proxy sets X-Forwarded-For: the client address is taken from it.
+    #[arg(long, env = "DUETRACK_TRUST_PROXY", global = true)]
+    pub trust_proxy: Option<String>,
     /// Hours a sign-in stays valid.
     #[arg(long, env = "DUETRACK_SESSION_HOURS", global = true)]
     pub session_hours: Option<String>,
@@ -177,6 +183,8 @@ pub struct Config {
     pub email_from: Option<String>,
     pub db_max_connections: u32,
     pub session_hours: i64,
+    pub session_idle_minutes: i64,
+    pub trust_proxy: bool,
 }
 
 /// A wrong configuration value, naming the variable that holds it.
@@ -465,6 +473,25 @@ impl Config {
             12,
             (1, 24 * 90),
         )?;
+        let session_idle_minutes = number(
+            "DUETRACK_SESSION_IDLE_MINUTES",
+            &raw.session_idle_minutes,
+            120,
+            (1, 60 * 24 * 90),
+        )?;
+        let trust_proxy = match given(&raw.trust_proxy)
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("false") | Some("0") | Some("no") | Some("off") => false,
+            Some("true") | Some("1") | Some("yes") | Some("on") => true,
+            Some(other) => {
+                return Err(bad(
+                    "DUETRACK_TRUST_PROXY",
+                    format!("'{other}' is not true or false"),
+                ));
+            }
+        };
 
         Ok(Config {
             database,
@@ -486,6 +513,8 @@ impl Config {
             email_from,
             db_max_connections,
             session_hours,
+            session_idle_minutes,
+            trust_proxy,
         })
     }
 

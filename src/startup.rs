@@ -98,7 +98,10 @@ impl Application {
                 "the daily scheduler is off (DUETRACK_SCHEDULER=off); run `duetrack remind` instead"
             );
         }
-        let result = axum::serve(self.listener, self.router)
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
         for task in background {

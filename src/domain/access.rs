@@ -57,6 +57,162 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Checks a password against a hash of the system duetrack replaces:
+/// werkzeug's `pbkdf2:sha256[:ITERATIONS]$SALT$HEX`. Such hashes are
+/// accepted once and replaced by Argon2id at that sign-in.
+pub fn verify_werkzeug(password: &str, stored: &str) -> bool {
+    let mut parts = stored.splitn(3, '$');
+    let (Some(method), Some(salt), Some(expected)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let mut method_parts = method.split(':');
+    if method_parts.next() != Some("pbkdf2") || method_parts.next() != Some("sha256") {
+        return false;
+    }
+    // werkzeug's default when the count is left out.
+    let iterations = match method_parts.next() {
+        Some(n) => match n.parse::<u32>() {
+            Ok(n) if (1..=10_000_000).contains(&n) => n,
+            _ => return false,
+        },
+        None => 260_000,
+    };
+    let Ok(expected) = hex::decode(expected) else {
+        return false;
+    };
+    if expected.is_empty() || expected.len() > 64 {
+        return false;
+    }
+    let mut derived = vec![0u8; expected.len()];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(
+        password.as_bytes(),
+        salt.as_bytes(),
+        iterations,
+        &mut derived,
+    );
+    // Compare without stopping at the first difference.
+    derived
+        .iter()
+        .zip(&expected)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+        == 0
+}
+
+/// Whether a stored hash is the original system's format.
+pub fn is_werkzeug_hash(stored: &str) -> bool {
+    stored.starts_with("pbkdf2:")
+}
+
+/// Checks a stored hash of either kind.
+pub fn verify_any(password: &str, stored: &str) -> bool {
+    if is_werkzeug_hash(stored) {
+        verify_werkzeug(password, stored)
+    } else {
+        verify_password(password, stored)
+    }
+}
+
+/// The shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// Passwords so common that guessing starts with them.
+const COMMON_PASSWORDS: &[&str] = &[
+    "password",
+    "password1",
+    "password12",
+    "password123",
+    "passw0rd",
+    "p@ssw0rd",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "123123123",
+    "11111111",
+    "00000000",
+    "87654321",
+    "qwertyuiop",
+    "qwerty123",
+    "qwerty12",
+    "1q2w3e4r",
+    "1qaz2wsx",
+    "zaq12wsx",
+    "asdfghjkl",
+    "iloveyou",
+    "iloveyou1",
+    "sunshine",
+    "princess",
+    "football",
+    "baseball",
+    "welcome1",
+    "welcome123",
+    "admin123",
+    "administrator",
+    "letmein1",
+    "trustno1",
+    "superman",
+    "starwars",
+    "whatever",
+    "abcd1234",
+    "abc12345",
+    "changeme",
+    "secret123",
+    "computer",
+    "internet",
+    "michael1",
+    "master123",
+    "dragon123",
+    "monkey123",
+    "shadow123",
+    "aa123456",
+    "123qweasd",
+    "qwe123qwe",
+    "india123",
+    "india@123",
+    "pakistan",
+    "krishna123",
+    "welcome@123",
+    "admin@123",
+    "pass@123",
+    "test1234",
+    "testtest",
+    "customer",
+    "duetrack",
+    "12341234",
+    "11223344",
+    "q1w2e3r4",
+    "mustang1",
+];
+
+/// Why a new password is refused, in words for the person choosing it.
+pub fn check_new_password(password: &str, username: &str) -> Result<(), String> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(format!(
+            "must be at least {MIN_PASSWORD_CHARS} characters long"
+        ));
+    }
+    if chars > 256 {
+        return Err("must be at most 256 characters long".to_string());
+    }
+    let lower = password.to_lowercase();
+    if COMMON_PASSWORDS.contains(&lower.as_str()) {
+        return Err(
+            "is one of the most common passwords; choose something less guessable".to_string(),
+        );
+    }
+    if lower == username.to_lowercase() {
+        return Err("must not be the same as the user name".to_string());
+    }
+    if password
+        .chars()
+        .all(|c| c == password.chars().next().unwrap_or(' '))
+    {
+        return Err("must not repeat one character".to_string());
+    }
+    Ok(())
+}
+
 /// A hash to verify against when the user does not exist, so that a wrong
 /// user name takes as long to refuse as a wrong password.
 pub fn decoy_hash() -> &'static str {
@@ -97,6 +253,28 @@ mod tests {
         assert!(verify_password("correct horse", &hash));
         assert!(!verify_password("wrong horse", &hash));
         assert!(!verify_password("correct horse", "not a hash"));
+    }
+
+    #[test]
+    fn the_original_systems_hashes_still_verify() {
+        // Made with werkzeug.security.generate_password_hash("old secret", method="pbkdf2:sha256:1000", salt_length=8)
+        let mut derived = [0u8; 32];
+        pbkdf2::pbkdf2_hmac::<sha2::Sha256>(b"old secret", b"saltsalt", 1000, &mut derived);
+        let stored = format!("pbkdf2:sha256:1000$saltsalt${}", hex::encode(derived));
+        assert!(verify_werkzeug("old secret", &stored));
+        assert!(verify_any("old secret", &stored));
+        assert!(!verify_werkzeug("new secret", &stored));
+        assert!(!verify_werkzeug("old secret", "pbkdf2:sha1:1000$salt$00"));
+        assert!(!verify_werkzeug("old secret", "scrypt:32768:8:1$salt$00"));
+    }
+
+    #[test]
+    fn weak_passwords_are_refused_with_a_reason() {
+        assert!(check_new_password("short", "asha").is_err());
+        assert!(check_new_password("password123", "asha").is_err());
+        assert!(check_new_password("asha.rao1", "asha.rao1").is_err());
+        assert!(check_new_password("aaaaaaaaaa", "asha").is_err());
+        assert!(check_new_password("mango tree by the well", "asha").is_ok());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `GET /api/v1/activity`: the activity log, newest first, filtered.
 
 use super::AppState;
+use super::auth::AdminUser;
 use super::error::{ApiError, ApiResult, Problem};
 use super::extract::Paging;
 use crate::domain::fields::parse_date;
@@ -77,12 +78,13 @@ fn bound(state: &AppState, field: &str, raw: &str, end: bool) -> ApiResult<Strin
 }
 
 /// Every change, newest first: who, when, what, before and after.
-#[utoipa::path(get, path = "/api/v1/activity", tag = "activity", params(ActivityParams), responses(
+#[utoipa::path(get, path = "/api/v1/activity", tag = "activity", security(("bearer" = ["admin"])), params(ActivityParams), responses(
     (status = 200, body = ActivityPage),
     (status = 400, body = Problem),
 ))]
 async fn list_activity(
     State(state): State<AppState>,
+    AdminUser(_caller): AdminUser,
     query: Result<Query<ActivityParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<ActivityPage>> {
     let Query(params) = query

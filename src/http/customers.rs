@@ -2,18 +2,18 @@
 //! soft delete and restore.
 
 use super::AppState;
+use super::auth::{AdminUser, StaffUser};
 use super::error::{ApiError, ApiResult, Problem};
 use super::extract::{ApiJson, Checks, Id, OptionalJson, Paging, Patch, RawAmount, checked};
 use crate::domain::fields::{CustomerName, Email, FieldError, Phone, TextKind};
 use crate::domain::money::Money;
-use crate::store::auth::Actor;
 use crate::store::customers::{
     Customer, CustomerPatch, CustomerQuery, CustomerSort, CustomerStatus, NewCustomer,
 };
+use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -122,14 +122,14 @@ fn text(kind: TextKind) -> impl Fn(&str) -> Result<String, FieldError> {
 }
 
 /// Adds a customer.
-#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = CreateCustomer, responses(
+#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", security(("bearer" = ["staff"])), request_body = CreateCustomer, responses(
     (status = 201, body = CustomerView),
     (status = 409, description = "Another active customer has this email", body = Problem),
     (status = 422, description = "A field is invalid", body = Problem),
 ))]
 async fn create_customer(
     State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    StaffUser(actor): StaffUser,
     ApiJson(body): ApiJson<CreateCustomer>,
 ) -> ApiResult<Response> {
     let currency = state.config.currency;
@@ -226,12 +226,13 @@ fn parse_flag(field: &str, value: Option<&str>) -> ApiResult<bool> {
 }
 
 /// Lists customers, searched, filtered, sorted and paginated.
-#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(ListParams), responses(
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", security(("bearer" = ["staff"])), params(ListParams), responses(
     (status = 200, body = CustomerPage),
     (status = 400, description = "A query parameter is invalid", body = Problem),
 ))]
 async fn list_customers(
     State(state): State<AppState>,
+    StaffUser(_caller): StaffUser,
     query: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<CustomerPage>> {
     let Query(params) = query
@@ -298,11 +299,15 @@ async fn list_customers(
 }
 
 /// One customer with balance, overdue amount and next due date.
-#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = i64, Path)), responses(
+#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", security(("bearer" = ["staff"])), params(("id" = i64, Path)), responses(
     (status = 200, body = CustomerView),
     (status = 404, body = Problem),
 ))]
-async fn get_customer(State(state): State<AppState>, Id(id): Id) -> ApiResult<Json<CustomerView>> {
+async fn get_customer(
+    State(state): State<AppState>,
+    StaffUser(_caller): StaffUser,
+    Id(id): Id,
+) -> ApiResult<Json<CustomerView>> {
     let customer = state.store.customer(id).await?;
     Ok(Json(CustomerView::new(&state, customer)))
 }
@@ -351,7 +356,7 @@ fn patch_field<T>(
 }
 
 /// Edits a customer; only the fields sent change.
-#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = i64, Path)), request_body = UpdateCustomer, responses(
+#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", security(("bearer" = ["admin"])), params(("id" = i64, Path)), request_body = UpdateCustomer, responses(
     (status = 200, body = CustomerView),
     (status = 404, body = Problem),
     (status = 409, body = Problem),
@@ -359,7 +364,7 @@ fn patch_field<T>(
 ))]
 async fn update_customer(
     State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    AdminUser(actor): AdminUser,
     Id(id): Id,
     ApiJson(body): ApiJson<UpdateCustomer>,
 ) -> ApiResult<Json<CustomerView>> {
@@ -423,14 +428,14 @@ pub struct DeleteBody {
 }
 
 /// Archives a customer (soft delete). Refused while a balance is open unless forced with a reason.
-#[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = i64, Path), DeleteParams), request_body(content = Option<DeleteBody>, description = "Optional: the reason and force may also come in the body"), responses(
+#[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers", security(("bearer" = ["admin"])), params(("id" = i64, Path), DeleteParams), request_body(content = Option<DeleteBody>, description = "Optional: the reason and force may also come in the body"), responses(
     (status = 200, description = "The customer, now deleted", body = CustomerView),
     (status = 404, body = Problem),
     (status = 409, description = "A balance is open, or the customer is already deleted", body = Problem),
 ))]
 async fn delete_customer(
     State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    AdminUser(actor): AdminUser,
     Id(id): Id,
     query: Result<Query<DeleteParams>, axum::extract::rejection::QueryRejection>,
     OptionalJson(body): OptionalJson<DeleteBody>,
@@ -456,14 +461,14 @@ async fn delete_customer(
 }
 
 /// Brings a deleted customer back to the active list.
-#[utoipa::path(post, path = "/api/v1/customers/{id}/restore", tag = "customers", params(("id" = i64, Path)), responses(
+#[utoipa::path(post, path = "/api/v1/customers/{id}/restore", tag = "customers", security(("bearer" = ["admin"])), params(("id" = i64, Path)), responses(
     (status = 200, body = CustomerView),
     (status = 404, body = Problem),
     (status = 409, body = Problem),
 ))]
 async fn restore_customer(
     State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    AdminUser(actor): AdminUser,
     Id(id): Id,
 ) -> ApiResult<Json<CustomerView>> {
     let customer = state.store.restore_customer(actor.label(), id).await?;

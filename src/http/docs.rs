@@ -30,6 +30,18 @@ pub fn router(openapi: OpenApi) -> Router<AppState> {
             }),
         )
         .route(
+            "/api/v1/docs.css",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/css"),
+                        (header::CACHE_CONTROL, "public, max-age=3600"),
+                    ],
+                    DOCS_CSS,
+                )
+            }),
+        )
+        .route(
             "/api/v1/docs",
             get(move || {
                 let page = page.clone();
@@ -37,6 +49,8 @@ pub fn router(openapi: OpenApi) -> Router<AppState> {
             }),
         )
 }
+
+const DOCS_CSS: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:1rem;color:#1b1f24}code{font-family:ui-monospace,monospace;background:#f2f4f7;padding:0 .25rem;border-radius:3px}.op{border:1px solid #d0d7de;border-radius:8px;padding:.25rem 1rem;margin:1rem 0}.m{display:inline-block;min-width:4.5rem;text-align:center;border-radius:4px;color:#fff;font-size:.85rem;padding:.1rem .4rem}.get{background:#0a6b3d}.post{background:#1f5fbf}.patch{background:#8a5a00}.delete{background:#b42318}.put{background:#6941c6}table{border-collapse:collapse}td,th{border-bottom:1px solid #e4e7ec;padding:.2rem .6rem;text-align:left}";
 
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -128,14 +142,7 @@ fn render(openapi: &OpenApi) -> String {
     let _ = write!(
         out,
         "<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content='width=device-width,initial-scale=1'>\
-         <title>{title} API</title><style>\
-         body{{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:1rem;color:#1b1f24}}\
-         code{{font-family:ui-monospace,monospace;background:#f2f4f7;padding:0 .25rem;border-radius:3px}}\
-         .op{{border:1px solid #d0d7de;border-radius:8px;padding:.25rem 1rem;margin:1rem 0}}\
-         .m{{display:inline-block;min-width:4.5rem;text-align:center;border-radius:4px;color:#fff;font-size:.85rem;padding:.1rem .4rem}}\
-         .get{{background:#0a6b3d}}.post{{background:#1f5fbf}}.patch{{background:#8a5a00}}.delete{{background:#b42318}}.put{{background:#6941c6}}\
-         table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #e4e7ec;padding:.2rem .6rem;text-align:left}}\
-         </style></head><body><h1>{title} API <small>{version}</small></h1><p>{description}</p>\
+         <title>{title} API</title><link rel=stylesheet href='/api/v1/docs.css'></head><body><h1>{title} API <small>{version}</small></h1><p>{description}</p>\
          <p>The machine-readable description is at <a href='/api/v1/openapi.json'>/api/v1/openapi.json</a> (OpenAPI 3.1). \
          Sign in with <code>POST /api/v1/auth/login</code> and send <code>Authorization: Bearer &lt;token&gt;</code>.</p>",
         title = escape(&openapi.info.title),

@@ -40,6 +40,7 @@ pub struct ApiError {
     pub detail: String,
     pub field: Option<String>,
     pub errors: Vec<FieldProblem>,
+    pub retry_after: Option<i64>,
 }
 
 impl ApiError {
@@ -50,7 +51,13 @@ impl ApiError {
             detail: detail.into(),
             field: None,
             errors: Vec::new(),
+            retry_after: None,
         }
+    }
+
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -75,11 +82,30 @@ impl ApiError {
             detail,
             field: errors.first().map(|e| e.field.clone()),
             errors,
+            retry_after: None,
         }
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
+    /// Too many attempts: 429 with `Retry-After`.
+    pub fn throttled(seconds: i64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "throttled",
+            format!(
+                "too many failed attempts; try again in {} minute(s)",
+                (seconds + 59) / 60
+            ),
+        );
+        e.retry_after = Some(seconds);
+        e
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
@@ -123,6 +149,8 @@ impl From<StoreError> for ApiError {
                     None => e,
                 }
             }
+            StoreError::Forbidden(message) => ApiError::forbidden(message),
+            StoreError::Throttled(seconds) => ApiError::throttled(seconds),
             StoreError::Db(e) => {
                 if matches!(e, sqlx::Error::PoolTimedOut) {
                     tracing::warn!(error = %e, "database busy");
@@ -161,6 +189,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(seconds) = self.retry_after
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            headers.insert(header::RETRY_AFTER, value);
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

@@ -3,17 +3,17 @@
 //! command to the store.
 
 use super::AppState;
+use super::auth::{AdminUser, StaffUser};
 use super::error::{ApiError, ApiResult, Problem};
 use super::extract::{ApiJson, Checks, Id, RawAmount, checked};
 use crate::domain::fields::{PaymentMethod, TextKind, parse_date};
-use crate::store::auth::Actor;
 use crate::store::ledger::{
     Due, IdempotencyKey, LedgerCommand, LedgerOutcome, NewDue, NewPayment, Payment,
 };
+use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -30,6 +30,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_payment))
         .routes(routes!(void_due))
         .routes(routes!(void_payment))
+        .routes(routes!(payments_by_status))
+        .routes(routes!(confirm_payment))
+        .routes(routes!(reject_payment))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -57,7 +60,7 @@ pub struct DueView {
 }
 
 impl DueView {
-    fn new(state: &AppState, d: Due) -> Self {
+    pub fn new(state: &AppState, d: Due) -> Self {
         let outstanding = if d.status == "void" {
             0
         } else {
@@ -98,7 +101,7 @@ pub struct PaymentView {
     reference: Option<String>,
     /// The day the money was received.
     date: String,
-    /// recorded or void
+    /// pending (reported by the customer, awaiting staff), recorded, rejected or void
     status: String,
     /// How the payment was split over dues, oldest first.
     allocations: Vec<AllocationView>,
@@ -112,10 +115,16 @@ pub struct PaymentView {
     voided_at: Option<String>,
     voided_by: Option<String>,
     void_reason: Option<String>,
+    /// The customer who reported it through the portal.
+    submitted_by: Option<String>,
+    /// Who confirmed or rejected a reported payment, and when.
+    decided_by: Option<String>,
+    decided_at: Option<String>,
+    reject_reason: Option<String>,
 }
 
 impl PaymentView {
-    fn new(state: &AppState, p: Payment) -> Self {
+    pub fn new(state: &AppState, p: Payment) -> Self {
         Self {
             id: p.id,
             customer_id: p.customer_id,
@@ -139,6 +148,10 @@ impl PaymentView {
             voided_at: p.voided_at,
             voided_by: p.voided_by,
             void_reason: p.void_reason,
+            submitted_by: p.submitted_by,
+            decided_by: p.decided_by,
+            decided_at: p.decided_at,
+            reject_reason: p.reject_reason,
         }
     }
 }
@@ -168,7 +181,7 @@ pub struct CreateDue {
 }
 
 /// Records what a customer owes.
-#[utoipa::path(post, path = "/api/v1/customers/{id}/dues", tag = "ledger", params(("id" = i64, Path)), request_body = CreateDue, responses(
+#[utoipa::path(post, path = "/api/v1/customers/{id}/dues", tag = "ledger", security(("bearer" = ["staff"])), params(("id" = i64, Path)), request_body = CreateDue, responses(
     (status = 201, body = DueView),
     (status = 404, body = Problem),
     (status = 409, description = "Past the credit limit, or the customer is deleted", body = Problem),
@@ -176,7 +189,7 @@ pub struct CreateDue {
 ))]
 async fn add_due(
     State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    StaffUser(actor): StaffUser,
     Id(customer_id): Id,
     ApiJson(body): ApiJson<CreateDue>,
 ) -> ApiResult<(StatusCode, Json<DueView>)> {
@@ -236,11 +249,15 @@ pub struct DueList {
 }
 
 /// A customer's dues in allocation order (oldest due date first), voided ones included.
-#[utoipa::path(get, path = "/api/v1/customers/{id}/dues", tag = "ledger", params(("id" = i64, Path)), responses(
+#[utoipa::path(get, path = "/api/v1/customers/{id}/dues", tag = "ledger", security(("bearer" = ["staff"])), params(("id" = i64, Path)), responses(
     (status = 200, body = DueList),
     (status = 404, body = Problem),
 ))]
-async fn list_dues(State(state): State<AppState>, Id(customer_id): Id) -> ApiResult<Json<DueList>> {
+async fn list_dues(
+    State(state): State<AppState>,
+    StaffUser(_caller): StaffUser,
+    Id(customer_id): Id,
+) -> ApiResult<Json<DueList>> {
     let dues = state.store.customer_dues(customer_id).await?;
     Ok(Json(DueList {
         items: dues.into_iter().map(|d| DueView::new(&state, d)).collect(),
@@ -266,7 +283,17 @@ pub struct CreatePayment {
 /// The longest `Idempotency-Key` accepted.
 const MAX_KEY_LEN: usize = 255;
 
-fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+/// A retry guard from the `Idempotency-Key` header and what makes two
+/// requests the same: their parsed values, so "500" and "500.00" are one
+/// payment.
+pub(super) fn keyed(key: Option<String>, fingerprint: serde_json::Value) -> Option<IdempotencyKey> {
+    key.map(|key| IdempotencyKey {
+        key,
+        request_hash: hex::encode(Sha256::digest(fingerprint.to_string().as_bytes())),
+    })
+}
+
+pub(super) fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -292,7 +319,7 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
 /// With an `Idempotency-Key` header a retry returns the first result (with
 /// `Idempotent-Replayed: true`) and never records a second payment; the same
 /// key with a different request is refused with 422.
-#[utoipa::path(post, path = "/api/v1/customers/{id}/payments", tag = "ledger", params(
+#[utoipa::path(post, path = "/api/v1/customers/{id}/payments", tag = "ledger", security(("bearer" = ["staff"])), params(
     ("id" = i64, Path),
     ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: kept for at least 24 hours per caller"),
 ), request_body = CreatePayment, responses(
@@ -303,7 +330,7 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
 ))]
 async fn record_payment(
     State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    StaffUser(actor): StaffUser,
     Id(customer_id): Id,
     headers: HeaderMap,
     ApiJson(body): ApiJson<CreatePayment>,
@@ -332,20 +359,17 @@ async fn record_payment(
     let (amount, method, paid_on) = (checked(amount)?, checked(method)?, checked(paid_on)?);
     // What makes two requests "the same": the parsed values, so "500" and
     // "500.00" are one payment. A request without a date means "today".
-    let idempotency = key.map(|key| {
-        let fingerprint = serde_json::json!([
+    let idempotency = keyed(
+        key,
+        serde_json::json!([
             customer_id,
             amount.minor(),
             method.as_str(),
             reference,
             body.date.as_deref().map(|_| paid_on.to_string()),
             body.advance
-        ]);
-        IdempotencyKey {
-            key,
-            request_hash: hex::encode(Sha256::digest(fingerprint.to_string().as_bytes())),
-        }
-    });
+        ]),
+    );
     let outcome = state
         .store
         .apply(
@@ -379,13 +403,25 @@ pub struct PaymentList {
     items: Vec<PaymentView>,
 }
 
+impl PaymentList {
+    pub fn new(state: &AppState, payments: Vec<Payment>) -> Self {
+        Self {
+            items: payments
+                .into_iter()
+                .map(|p| PaymentView::new(state, p))
+                .collect(),
+        }
+    }
+}
+
 /// A customer's payments, newest first, with how each was allocated.
-#[utoipa::path(get, path = "/api/v1/customers/{id}/payments", tag = "ledger", params(("id" = i64, Path)), responses(
+#[utoipa::path(get, path = "/api/v1/customers/{id}/payments", tag = "ledger", security(("bearer" = ["staff"])), params(("id" = i64, Path)), responses(
     (status = 200, body = PaymentList),
     (status = 404, body = Problem),
 ))]
 async fn list_payments(
     State(state): State<AppState>,
+    StaffUser(_caller): StaffUser,
     Id(customer_id): Id,
 ) -> ApiResult<Json<PaymentList>> {
     let payments = state.store.customer_payments(customer_id).await?;
@@ -398,20 +434,28 @@ async fn list_payments(
 }
 
 /// One due.
-#[utoipa::path(get, path = "/api/v1/dues/{id}", tag = "ledger", params(("id" = i64, Path)), responses(
+#[utoipa::path(get, path = "/api/v1/dues/{id}", tag = "ledger", security(("bearer" = ["staff"])), params(("id" = i64, Path)), responses(
     (status = 200, body = DueView),
     (status = 404, body = Problem),
 ))]
-async fn get_due(State(state): State<AppState>, Id(id): Id) -> ApiResult<Json<DueView>> {
+async fn get_due(
+    State(state): State<AppState>,
+    StaffUser(_caller): StaffUser,
+    Id(id): Id,
+) -> ApiResult<Json<DueView>> {
     Ok(Json(DueView::new(&state, state.store.due(id).await?)))
 }
 
 /// One payment with its allocations.
-#[utoipa::path(get, path = "/api/v1/payments/{id}", tag = "ledger", params(("id" = i64, Path)), responses(
+#[utoipa::path(get, path = "/api/v1/payments/{id}", tag = "ledger", security(("bearer" = ["staff"])), params(("id" = i64, Path)), responses(
     (status = 200, body = PaymentView),
     (status = 404, body = Problem),
 ))]
-async fn get_payment(State(state): State<AppState>, Id(id): Id) -> ApiResult<Json<PaymentView>> {
+async fn get_payment(
+    State(state): State<AppState>,
+    StaffUser(_caller): StaffUser,
+    Id(id): Id,
+) -> ApiResult<Json<PaymentView>> {
     Ok(Json(PaymentView::new(
         &state,
         state.store.payment(id).await?,
@@ -434,7 +478,7 @@ fn void_reason(body: &VoidRequest) -> ApiResult<String> {
 }
 
 /// Voids a due: it stays in the ledger, marked void, and payments are re-allocated.
-#[utoipa::path(post, path = "/api/v1/dues/{id}/void", tag = "ledger", params(("id" = i64, Path)), request_body = VoidRequest, responses(
+#[utoipa::path(post, path = "/api/v1/dues/{id}/void", tag = "ledger", security(("bearer" = ["admin"])), params(("id" = i64, Path)), request_body = VoidRequest, responses(
     (status = 200, body = DueView),
     (status = 404, body = Problem),
     (status = 409, description = "Already void", body = Problem),
@@ -442,7 +486,7 @@ fn void_reason(body: &VoidRequest) -> ApiResult<String> {
 ))]
 async fn void_due(
     State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    AdminUser(actor): AdminUser,
     Id(due_id): Id,
     ApiJson(body): ApiJson<VoidRequest>,
 ) -> ApiResult<Json<DueView>> {
@@ -458,7 +502,7 @@ async fn void_due(
 }
 
 /// Voids a payment: it stays in the ledger, marked void, and the balance rises again.
-#[utoipa::path(post, path = "/api/v1/payments/{id}/void", tag = "ledger", params(("id" = i64, Path)), request_body = VoidRequest, responses(
+#[utoipa::path(post, path = "/api/v1/payments/{id}/void", tag = "ledger", security(("bearer" = ["admin"])), params(("id" = i64, Path)), request_body = VoidRequest, responses(
     (status = 200, body = PaymentView),
     (status = 404, body = Problem),
     (status = 409, description = "Already void", body = Problem),
@@ -466,7 +510,7 @@ async fn void_due(
 ))]
 async fn void_payment(
     State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    AdminUser(actor): AdminUser,
     Id(payment_id): Id,
     ApiJson(body): ApiJson<VoidRequest>,
 ) -> ApiResult<Json<PaymentView>> {
@@ -491,6 +535,32 @@ pub struct StatementParams {
     from: Option<String>,
     /// Last day shown.
     to: Option<String>,
+}
+
+impl StatementParams {
+    /// The checked date range.
+    pub fn range(self) -> ApiResult<(Option<NaiveDate>, Option<NaiveDate>)> {
+        let date_param = |field: &str, value: Option<String>| -> ApiResult<Option<NaiveDate>> {
+            value
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| {
+                    parse_date(&v).map_err(|e| ApiError::bad_request("invalid_date", field, e.0))
+                })
+                .transpose()
+        };
+        let from = date_param("from", self.from)?;
+        let to = date_param("to", self.to)?;
+        if let (Some(f), Some(t)) = (from, to)
+            && t < f
+        {
+            return Err(ApiError::bad_request(
+                "invalid_date",
+                "to",
+                format!("{t} is before {f}"),
+            ));
+        }
+        Ok((from, to))
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -522,35 +592,30 @@ pub struct StatementView {
 }
 
 /// The customer's ledger in date order with a running balance.
-#[utoipa::path(get, path = "/api/v1/customers/{id}/statement", tag = "ledger", params(("id" = i64, Path), StatementParams), responses(
+#[utoipa::path(get, path = "/api/v1/customers/{id}/statement", tag = "ledger", security(("bearer" = ["staff"])), params(("id" = i64, Path), StatementParams), responses(
     (status = 200, body = StatementView),
     (status = 400, body = Problem),
     (status = 404, body = Problem),
 ))]
 async fn statement(
     State(state): State<AppState>,
+    StaffUser(_caller): StaffUser,
     Id(customer_id): Id,
     query: Result<Query<StatementParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<StatementView>> {
     let Query(params) = query
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
-    let date_param = |field: &str, value: Option<String>| -> ApiResult<Option<NaiveDate>> {
-        value
-            .filter(|v| !v.trim().is_empty())
-            .map(|v| parse_date(&v).map_err(|e| ApiError::bad_request("invalid_date", field, e.0)))
-            .transpose()
-    };
-    let from = date_param("from", params.from)?;
-    let to = date_param("to", params.to)?;
-    if let (Some(f), Some(t)) = (from, to)
-        && t < f
-    {
-        return Err(ApiError::bad_request(
-            "invalid_date",
-            "to",
-            format!("{t} is before {f}"),
-        ));
-    }
+    let (from, to) = params.range()?;
+    Ok(Json(statement_view(&state, customer_id, from, to).await?))
+}
+
+/// The statement of one customer, as both staff and the customer see it.
+pub(super) async fn statement_view(
+    state: &AppState,
+    customer_id: i64,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> ApiResult<StatementView> {
     let s = state.store.statement(customer_id, from, to).await?;
     let entries = s
         .lines
@@ -566,7 +631,7 @@ async fn statement(
             balance: state.money(l.balance),
         })
         .collect();
-    Ok(Json(StatementView {
+    Ok(StatementView {
         customer_id: s.customer.id,
         customer_name: s.customer.name,
         currency: state.config.currency.code(),
@@ -575,5 +640,138 @@ async fn statement(
         opening_balance: state.money(s.opening_balance),
         closing_balance: state.money(s.closing_balance),
         entries,
+    })
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PaymentsParams {
+    /// pending (the default: payments customers reported, awaiting staff), recorded, rejected or void
+    status: Option<String>,
+    page: Option<String>,
+    per_page: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PaymentWithCustomer {
+    #[serde(flatten)]
+    payment: PaymentView,
+    customer_name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PaymentPage {
+    items: Vec<PaymentWithCustomer>,
+    total: i64,
+    page: i64,
+    per_page: i64,
+}
+
+/// Payments across customers by state; by default those customers reported and staff have yet to confirm.
+#[utoipa::path(get, path = "/api/v1/payments", tag = "ledger", security(("bearer" = ["staff"])), params(PaymentsParams), responses(
+    (status = 200, body = PaymentPage),
+    (status = 400, body = Problem),
+))]
+async fn payments_by_status(
+    State(state): State<AppState>,
+    StaffUser(_caller): StaffUser,
+    query: Result<Query<PaymentsParams>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<PaymentPage>> {
+    let Query(params) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
+    let paging = super::extract::Paging::parse(params.page.as_deref(), params.per_page.as_deref())?;
+    let status = params
+        .status
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("pending");
+    if !["pending", "recorded", "rejected", "void"].contains(&status) {
+        return Err(ApiError::bad_request(
+            "invalid_status",
+            "status",
+            format!("'{status}' is not a payment status; use pending, recorded, rejected or void"),
+        ));
+    }
+    let (items, total) = state
+        .store
+        .payments_by_status(status, paging.per_page, paging.offset())
+        .await?;
+    Ok(Json(PaymentPage {
+        items: items
+            .into_iter()
+            .map(|(p, customer_name)| PaymentWithCustomer {
+                payment: PaymentView::new(&state, p),
+                customer_name,
+            })
+            .collect(),
+        total,
+        page: paging.page,
+        per_page: paging.per_page,
     }))
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct ConfirmRequest {
+    /// Confirm even if it is more than the balance now, keeping the excess as credit.
+    #[serde(default)]
+    advance: bool,
+}
+
+/// Confirms a payment a customer reported: the balance drops and a receipt is sent.
+#[utoipa::path(post, path = "/api/v1/payments/{id}/confirm", tag = "ledger", security(("bearer" = ["staff"])), params(("id" = i64, Path)),
+    request_body(content = Option<ConfirmRequest>, description = "Optional"), responses(
+    (status = 200, body = PaymentView),
+    (status = 404, body = Problem),
+    (status = 409, description = "Not pending", body = Problem),
+    (status = 422, description = "More than the balance now", body = Problem),
+))]
+async fn confirm_payment(
+    State(state): State<AppState>,
+    StaffUser(actor): StaffUser,
+    Id(payment_id): Id,
+    super::extract::OptionalJson(body): super::extract::OptionalJson<ConfirmRequest>,
+) -> ApiResult<Json<PaymentView>> {
+    let advance = body.unwrap_or_default().advance;
+    match state
+        .store
+        .apply(
+            actor.label(),
+            LedgerCommand::ConfirmPayment {
+                payment_id,
+                advance,
+            },
+        )
+        .await?
+    {
+        LedgerOutcome::Payment { payment, .. } => Ok(Json(PaymentView::new(&state, payment))),
+        LedgerOutcome::Due(_) => Err(ApiError::internal()),
+    }
+}
+
+/// Rejects a payment a customer reported; the customer is told why.
+#[utoipa::path(post, path = "/api/v1/payments/{id}/reject", tag = "ledger", security(("bearer" = ["staff"])), params(("id" = i64, Path)), request_body = VoidRequest, responses(
+    (status = 200, body = PaymentView),
+    (status = 404, body = Problem),
+    (status = 409, description = "Not pending", body = Problem),
+    (status = 422, body = Problem),
+))]
+async fn reject_payment(
+    State(state): State<AppState>,
+    StaffUser(actor): StaffUser,
+    Id(payment_id): Id,
+    ApiJson(body): ApiJson<VoidRequest>,
+) -> ApiResult<Json<PaymentView>> {
+    let reason = void_reason(&body)?;
+    match state
+        .store
+        .apply(
+            actor.label(),
+            LedgerCommand::RejectPayment { payment_id, reason },
+        )
+        .await?
+    {
+        LedgerOutcome::Payment { payment, .. } => Ok(Json(PaymentView::new(&state, payment))),
+        LedgerOutcome::Due(_) => Err(ApiError::internal()),
+    }
 }

@@ -2,13 +2,13 @@
 //! `GET /api/v1/emails`, and `POST /api/v1/customers/{id}/reset-credentials`.
 
 use super::AppState;
+use super::auth::{AdminUser, ClientInfo, StaffUser};
 use super::error::{ApiError, ApiResult, FieldProblem, Problem};
 use super::extract::{ApiJson, Id, Paging};
-use crate::store::auth::Actor;
 use crate::store::outbox::{Audience, Email, EmailFilter};
+use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -96,13 +96,13 @@ fn parse_audience(to: &Value) -> ApiResult<Audience> {
 }
 
 /// Queues a message from staff to one customer, a selection, all with a balance, or all overdue.
-#[utoipa::path(post, path = "/api/v1/notifications", tag = "notifications", request_body = NotificationRequest, responses(
+#[utoipa::path(post, path = "/api/v1/notifications", tag = "notifications", security(("bearer" = ["admin"])), request_body = NotificationRequest, responses(
     (status = 202, description = "Queued in the outbox", body = NotificationQueued),
     (status = 422, body = Problem),
 ))]
 async fn send_notification(
     State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    AdminUser(actor): AdminUser,
     ApiJson(body): ApiJson<NotificationRequest>,
 ) -> ApiResult<(StatusCode, Json<NotificationQueued>)> {
     let audience = parse_audience(&body.to)?;
@@ -171,12 +171,13 @@ const KINDS: [&str; 8] = [
 ];
 
 /// The email log: every message with its state, newest first.
-#[utoipa::path(get, path = "/api/v1/emails", tag = "notifications", params(EmailParams), responses(
+#[utoipa::path(get, path = "/api/v1/emails", tag = "notifications", security(("bearer" = ["staff"])), params(EmailParams), responses(
     (status = 200, body = EmailPage),
     (status = 400, body = Problem),
 ))]
 async fn list_emails(
     State(state): State<AppState>,
+    StaffUser(_caller): StaffUser,
     query: Result<Query<EmailParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<EmailPage>> {
     let Query(params) = query
@@ -226,16 +227,26 @@ pub struct ResetQueued {
 }
 
 /// Emails the customer a one-time link to choose a new password.
-#[utoipa::path(post, path = "/api/v1/customers/{id}/reset-credentials", tag = "customers", params(("id" = i64, Path)), responses(
+#[utoipa::path(post, path = "/api/v1/customers/{id}/reset-credentials", tag = "customers", security(("bearer" = ["staff"])), params(("id" = i64, Path)), responses(
     (status = 202, body = ResetQueued),
     (status = 404, body = Problem),
     (status = 409, description = "The customer has no email address, or is deleted", body = Problem),
+    (status = 429, description = "Too many reset links for this customer in the last hour", body = Problem),
 ))]
 async fn reset_credentials(
     State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    StaffUser(actor): StaffUser,
+    ClientInfo(client): ClientInfo,
     Id(id): Id,
 ) -> ApiResult<(StatusCode, Json<ResetQueued>)> {
+    let customer = state.store.customer(id).await?;
+    if let Err(seconds) = state
+        .store
+        .allow_reset_request(&customer.username, &client)
+        .await?
+    {
+        return Err(ApiError::throttled(seconds));
+    }
     let customer = state.store.reset_credentials(actor.label(), id).await?;
     Ok((
         StatusCode::ACCEPTED,

@@ -357,6 +357,44 @@ pub fn reminder(ctx: &MailContext, f: &ReminderFacts<'_>) -> Composed {
     }
 }
 
+/// A payment the customer reported was not confirmed by the shop.
+pub fn payment_rejected(
+    ctx: &MailContext,
+    name: &str,
+    amount: i64,
+    paid_on: NaiveDate,
+    reason: &str,
+) -> Composed {
+    let amount = ctx.money(amount);
+    let subject = format!(
+        "Your payment of {amount} was not confirmed by {}",
+        ctx.shop_name
+    );
+    let text = format!(
+        "Hello {name},\n\n{shop} could not confirm the payment of {amount} you reported on {paid_on}.\n\nReason: {reason}\n\n\
+         Your balance has not changed. Please contact {shop} if you think this is a mistake.{sig}",
+        shop = ctx.shop_name,
+        sig = signature(ctx)
+    );
+    let html = frame(
+        ctx,
+        "Payment not confirmed",
+        &format!(
+            "<p>Hello {name},</p><p>{shop} could not confirm the payment of <strong>{amount}</strong> you reported on {paid_on}.</p>\
+             <p>Reason: {reason}</p><p>Your balance has not changed. Please contact {shop} if you think this is a mistake.</p>",
+            name = escape(name),
+            shop = escape(&ctx.shop_name),
+            amount = escape(&amount),
+            reason = escape(reason),
+        ),
+    );
+    Composed {
+        subject,
+        text,
+        html,
+    }
+}
+
 /// `what` says what changed, such as "your email address".
 pub fn account_changed(ctx: &MailContext, name: &str, what: &str) -> Composed {
     let subject = format!("Your account at {} was changed", ctx.shop_name);

@@ -1,169 +1,464 @@
-//! Staff accounts and sign-in sessions.
+//! Signing in: sessions for staff and customers, throttling with temporary
+//! lockouts, the sign-in log, and passwords set through one-time links or
+//! changed by their owner. Throttling counts failures in the sign-in log, so
+//! it holds across every node on one database.
 
 use super::activity::{self, Change};
+use super::db::{Arg, Row, Tx};
+use super::outbox::{self, NewEmail};
 use super::{Store, StoreError, StoreResult, now_text, timestamp_text};
 use crate::args;
 use crate::domain::access::{self, Role};
+use crate::notify::messages;
+use serde::Serialize;
 use serde_json::json;
 
-/// A signed-in staff member, as the HTTP layer sees the caller.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub staff_id: i64,
-    pub username: String,
-    pub role: Role,
-    pub token_hash: String,
+/// Failed sign-ins on one account before it is locked for a while.
+pub const ACCOUNT_FAILURES: i64 = 5;
+/// Failed attempts from one address before it is locked for a while.
+pub const ADDRESS_FAILURES: i64 = 20;
+/// The window failures are counted in, and how long a lockout lasts.
+pub const LOCKOUT_MINUTES: i64 = 15;
+/// Reset links one customer may be sent per hour.
+pub const RESETS_PER_HOUR: i64 = 5;
+
+/// Who is signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Staff {
+        id: i64,
+        username: String,
+        role: Role,
+    },
+    Customer {
+        id: i64,
+        username: String,
+    },
 }
 
-impl Actor {
+impl Principal {
     /// How the activity log names this caller.
-    pub fn label(&self) -> &str {
-        &self.username
+    pub fn label(&self) -> String {
+        match self {
+            Principal::Staff { username, .. } => username.clone(),
+            Principal::Customer { username, .. } => format!("customer:{username}"),
+        }
     }
+
+    /// The role as the API reports it.
+    pub fn role_name(&self) -> &'static str {
+        match self {
+            Principal::Staff { role, .. } => role.as_str(),
+            Principal::Customer { .. } => "customer",
+        }
+    }
+
+    fn key(&self) -> String {
+        match self {
+            Principal::Staff { id, .. } => format!("staff:{id}"),
+            Principal::Customer { id, .. } => format!("customer:{id}"),
+        }
+    }
+}
+
+/// A live session behind a request.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub principal: Principal,
+    pub token_hash: String,
+    /// Must come back in `X-CSRF-Token` on state-changing requests that
+    /// authenticate by cookie.
+    pub csrf_token: String,
+}
+
+/// Where a request came from, for throttling and the sign-in log.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub address: String,
+    pub user_agent: Option<String>,
 }
 
 /// A session just created; the token is shown to the caller once.
 pub struct NewSession {
     pub token: String,
-    pub role: Role,
+    pub csrf_token: String,
+    pub principal: Principal,
     pub expires_at: String,
 }
 
-impl Store {
-    /// Creates the owner account on first start. Returns the password when it
-    /// was generated, so that start-up can print it once.
-    pub async fn ensure_owner(
-        &self,
-        username: &str,
-        password: Option<&str>,
-        email: Option<&str>,
-    ) -> StoreResult<Option<String>> {
-        let mut tx = self.db.write().await?;
-        let owners = tx
-            .scalar("SELECT COUNT(*) FROM staff_users WHERE role = 'owner'", &[])
-            .await?;
-        if owners > 0 {
-            // The owner's email follows the configuration.
-            if let Some(email) = email {
-                tx.execute(
-                    "UPDATE staff_users SET email = $1, updated_at = $2
-                     WHERE username = $3 AND role = 'owner' AND (email IS NULL OR email <> $1)",
-                    args![email, now_text(), username],
-                )
-                .await?;
-                tx.commit().await?;
-            }
-            return Ok(None);
-        }
-        let generated = password.is_none().then(access::generate_password);
-        let plain = password
-            .map(str::to_string)
-            .or_else(|| generated.clone())
-            .unwrap_or_default();
-        let hash = tokio::task::spawn_blocking(move || access::hash_password(&plain))
-            .await
-            .expect("hashing does not panic");
-        let now = now_text();
-        let inserted = tx
-            .fetch_one(
-                "INSERT INTO staff_users (username, password_hash, role, email, created_at, updated_at)
-                 VALUES ($1, $2, 'owner', $4, $3, $3) RETURNING id",
-                args![username, hash, now, email],
-            )
-            .await;
-        let id = match inserted {
-            Ok(row) => row.i64("id")?,
-            // Another node starting at the same moment created it first.
-            Err(e) if super::db::is_unique_violation(&e) => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        activity::record(
-            &mut tx,
-            "system",
-            Change {
-                action: "staff.created",
-                entity_type: "staff",
-                entity_id: id.to_string(),
-                before: None,
-                after: Some(json!({"username": username, "role": "owner"})),
-            },
+pub enum LoginOutcome {
+    SignedIn(NewSession),
+    Refused,
+    /// Too many failures; try again after this many seconds.
+    Throttled(i64),
+}
+
+/// An attempt as the sign-in log keeps it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SigninAttempt {
+    pub id: i64,
+    pub at: String,
+    /// login, set_password or reset_request
+    pub kind: String,
+    /// The name as typed (lower-cased).
+    pub username: String,
+    /// The account it matched, such as staff:1 or customer:7.
+    pub principal: Option<String>,
+    pub success: bool,
+    /// ok, bad_password, unknown_user, no_password, disabled, throttled, bad_token, …
+    pub reason: String,
+    pub address: String,
+    pub user_agent: Option<String>,
+}
+
+impl SigninAttempt {
+    fn from_row(row: &Row) -> StoreResult<Self> {
+        Ok(SigninAttempt {
+            id: row.i64("id")?,
+            at: row.text("at")?,
+            kind: row.text("kind")?,
+            username: row.text("username")?,
+            principal: row.opt_text("principal")?,
+            success: row.i64("success")? != 0,
+            reason: row.text("reason")?,
+            address: row.text("address")?,
+            user_agent: row.opt_text("user_agent")?,
+        })
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct SigninFilter {
+    pub username: Option<String>,
+    pub kind: Option<String>,
+    pub success: Option<bool>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// Records one attempt.
+async fn log_attempt(
+    tx: &mut Tx,
+    kind: &str,
+    username: &str,
+    principal: Option<&str>,
+    success: bool,
+    reason: &str,
+    client: &Client,
+) -> StoreResult<()> {
+    let username: String = username.chars().take(100).collect();
+    let user_agent = client
+        .user_agent
+        .as_ref()
+        .map(|u| u.chars().take(300).collect::<String>());
+    tx.execute(
+        "INSERT INTO signin_log (at, kind, username, principal, success, reason, address, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        args![now_text(), kind, username, principal, i64::from(success), reason, client.address.clone(), user_agent],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Seconds until a lockout ends, when `column = value` has too many recent
+/// failures (attempts refused because of a lockout do not count).
+async fn lockout(
+    tx: &mut Tx,
+    kind: &str,
+    column: &str,
+    value: &str,
+    limit: i64,
+) -> StoreResult<Option<i64>> {
+    let now = chrono::Utc::now();
+    let window_start = timestamp_text(now - chrono::Duration::minutes(LOCKOUT_MINUTES));
+    let last_success = tx
+        .fetch_one(
+            &format!("SELECT MAX(at) AS at FROM signin_log WHERE kind = $1 AND {column} = $2 AND success = 1"),
+            args![kind, value],
+        )
+        .await?
+        .opt_text("at")?
+        .unwrap_or_default();
+    let since = window_start.max(last_success);
+    let row = tx
+        .fetch_one(
+            &format!(
+                "SELECT COUNT(*) AS n, MAX(at) AS latest FROM signin_log
+                 WHERE kind = $1 AND {column} = $2 AND success = 0 AND reason <> 'throttled' AND at > $3"
+            ),
+            args![kind, value, since],
         )
         .await?;
-        tx.commit().await?;
-        Ok(generated)
+    if row.i64("n")? < limit {
+        return Ok(None);
     }
+    let latest = row
+        .opt_text("latest")?
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+        .map_or(now, |t| t.with_timezone(&chrono::Utc));
+    let until = latest + chrono::Duration::minutes(LOCKOUT_MINUTES);
+    Ok(Some((until - now).num_seconds().max(1)))
+}
 
-    /// Checks a user name and password; on success opens a session.
-    /// Returns `None` for any wrong combination, without saying which part.
-    pub async fn staff_login(
+/// An account that may sign in, found by its user name or a customer's email.
+struct Account {
+    principal: Principal,
+    password_hash: Option<String>,
+    refusal: Option<&'static str>,
+}
+
+async fn find_account(tx: &mut Tx, name: &str) -> StoreResult<Option<Account>> {
+    if let Some(row) = tx
+        .fetch_optional("SELECT id, username, role, password_hash, disabled_at FROM staff_users WHERE lower(username) = $1", args![name])
+        .await?
+    {
+        return Ok(Some(Account {
+            principal: Principal::Staff {
+                id: row.i64("id")?,
+                username: row.text("username")?,
+                role: Role::parse(&row.text("role")?).unwrap_or(Role::Staff),
+            },
+            password_hash: Some(row.text("password_hash")?),
+            refusal: row.opt_text("disabled_at")?.map(|_| "disabled"),
+        }));
+    }
+    let rows = tx
+        .fetch_all(
+            "SELECT id, username, password_hash, status, login_disabled_at FROM customers
+             WHERE lower(username) = $1 OR (email = $1 AND status = 'active') ORDER BY (status = 'active') DESC, id",
+            args![name],
+        )
+        .await?;
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    let refusal = if row.text("status")? != "active" || row.opt_text("login_disabled_at")?.is_some()
+    {
+        Some("disabled")
+    } else {
+        None
+    };
+    Ok(Some(Account {
+        principal: Principal::Customer {
+            id: row.i64("id")?,
+            username: row.text("username")?,
+        },
+        password_hash: row.opt_text("password_hash")?,
+        refusal,
+    }))
+}
+
+async fn verify_off_thread(password: &str, stored: String) -> bool {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || access::verify_any(&password, &stored))
+        .await
+        .unwrap_or(false)
+}
+
+async fn hash_off_thread(password: &str) -> String {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || access::hash_password(&password))
+        .await
+        .expect("hashing does not panic")
+}
+
+/// Ends every session of a principal except `keep`.
+async fn revoke_all(tx: &mut Tx, principal: &Principal, keep: Option<&str>) -> StoreResult<()> {
+    let (column, id) = match principal {
+        Principal::Staff { id, .. } => ("staff_id", *id),
+        Principal::Customer { id, .. } => ("customer_id", *id),
+    };
+    tx.execute(
+        &format!("UPDATE sessions SET revoked_at = $1 WHERE {column} = $2 AND revoked_at IS NULL AND token_hash <> $3"),
+        args![now_text(), id, keep.unwrap_or("")],
+    )
+    .await?;
+    Ok(())
+}
+
+/// What became of a password set through a one-time link.
+pub enum SetPasswordOutcome {
+    Done {
+        username: String,
+    },
+    /// The link is unknown, used or expired.
+    BadToken,
+    Weak(String),
+    Throttled(i64),
+}
+
+impl Store {
+    /// Signs in a staff member or customer (by user name or a customer's
+    /// email). Throttled per account and per address; every attempt logged.
+    pub async fn login(
         &self,
         username: &str,
         password: &str,
+        client: &Client,
         hours: i64,
-    ) -> StoreResult<Option<NewSession>> {
+    ) -> StoreResult<LoginOutcome> {
+        let name = username.trim().to_lowercase();
         let mut tx = self.db.read().await?;
-        let row = tx
-            .fetch_optional(
-                "SELECT id, password_hash, role FROM staff_users WHERE username = $1 AND disabled_at IS NULL",
-                args![username],
-            )
-            .await?;
-        drop(tx);
-        let (id, stored, role) = match &row {
-            Some(r) => (
-                Some(r.i64("id")?),
-                r.text("password_hash")?,
-                r.text("role")?,
-            ),
-            None => (None, access::decoy_hash().to_string(), String::new()),
-        };
-        let password = password.to_string();
-        let matches =
-            tokio::task::spawn_blocking(move || access::verify_password(&password, &stored))
-                .await
-                .expect("verifying does not panic");
-        let (Some(id), true) = (id, matches) else {
-            return Ok(None);
-        };
-        let role = Role::parse(&role)
-            .ok_or_else(|| StoreError::conflict("bad_role", None, "account has an unknown role"))?;
-        let token = access::new_token();
-        let now = chrono::Utc::now();
-        let expires_at = timestamp_text(now + chrono::Duration::hours(hours));
-        let mut tx = self.db.write().await?;
-        tx.execute(
-            "INSERT INTO sessions (token_hash, staff_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-            args![access::token_hash(&token), id, timestamp_text(now), expires_at.clone()],
+        let account = find_account(&mut tx, &name).await?;
+        let key = account.as_ref().map(|a| a.principal.key());
+        let mut retry = lockout(
+            &mut tx,
+            "login",
+            "address",
+            &client.address,
+            ADDRESS_FAILURES,
         )
         .await?;
+        if retry.is_none()
+            && let Some(key) = &key
+        {
+            retry = lockout(&mut tx, "login", "principal", key, ACCOUNT_FAILURES).await?;
+        }
+        drop(tx);
+        if let Some(seconds) = retry {
+            let mut tx = self.db.write().await?;
+            log_attempt(
+                &mut tx,
+                "login",
+                &name,
+                key.as_deref(),
+                false,
+                "throttled",
+                client,
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(LoginOutcome::Throttled(seconds));
+        }
+        let stored = account
+            .as_ref()
+            .and_then(|a| a.password_hash.clone())
+            .unwrap_or_else(|| access::decoy_hash().to_string());
+        let matches = verify_off_thread(password, stored.clone()).await;
+        let refusal = match &account {
+            None => Some("unknown_user"),
+            Some(a) if a.password_hash.is_none() => Some("no_password"),
+            Some(_) if !matches => Some("bad_password"),
+            Some(a) => a.refusal,
+        };
+        let mut tx = self.db.write().await?;
+        let (Some(account), None) = (account, refusal) else {
+            log_attempt(
+                &mut tx,
+                "login",
+                &name,
+                key.as_deref(),
+                false,
+                refusal.unwrap_or("refused"),
+                client,
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(LoginOutcome::Refused);
+        };
+        if access::is_werkzeug_hash(&stored) {
+            // The original system's hash: replace it with Argon2id now.
+            let upgraded = hash_off_thread(password).await;
+            if let Principal::Customer { id, .. } = &account.principal {
+                tx.execute(
+                    "UPDATE customers SET password_hash = $1 WHERE id = $2",
+                    args![upgraded, *id],
+                )
+                .await?;
+            }
+        }
+        let token = access::new_token();
+        let csrf_token = access::new_token();
+        let now = chrono::Utc::now();
+        let expires_at = timestamp_text(now + chrono::Duration::hours(hours));
+        let (staff_id, customer_id) = match &account.principal {
+            Principal::Staff { id, .. } => (Some(*id), None),
+            Principal::Customer { id, .. } => (None, Some(*id)),
+        };
+        tx.execute(
+            "INSERT INTO sessions (token_hash, staff_id, customer_id, created_at, expires_at, csrf_token, last_seen_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $4)",
+            args![access::token_hash(&token), staff_id, customer_id, timestamp_text(now), expires_at.clone(), csrf_token.clone()],
+        )
+        .await?;
+        log_attempt(&mut tx, "login", &name, key.as_deref(), true, "ok", client).await?;
         tx.commit().await?;
-        Ok(Some(NewSession {
+        Ok(LoginOutcome::SignedIn(NewSession {
             token,
-            role,
+            csrf_token,
+            principal: account.principal,
             expires_at,
         }))
     }
 
-    /// Finds the staff member behind a live token.
-    pub async fn staff_session(&self, token: &str) -> StoreResult<Option<Actor>> {
+    /// Finds the live session behind a token: not revoked, not past its
+    /// absolute expiry, used within the idle limit, its account still able
+    /// to sign in.
+    pub async fn session(&self, token: &str, idle_minutes: i64) -> StoreResult<Option<Session>> {
         let hash = access::token_hash(token);
+        let now = chrono::Utc::now();
         let mut tx = self.db.read().await?;
         let row = tx
             .fetch_optional(
-                "SELECT u.id, u.username, u.role FROM sessions s JOIN staff_users u ON u.id = s.staff_id
-                 WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND u.disabled_at IS NULL",
-                args![hash.clone(), now_text()],
+                "SELECT s.staff_id, s.customer_id, s.csrf_token, s.last_seen_at,
+                        u.username AS staff_username, u.role, u.disabled_at,
+                        c.username AS customer_username, c.status AS customer_status, c.login_disabled_at
+                 FROM sessions s
+                 LEFT JOIN staff_users u ON u.id = s.staff_id
+                 LEFT JOIN customers c ON c.id = s.customer_id
+                 WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
+                args![hash.clone(), timestamp_text(now)],
             )
             .await?;
+        drop(tx);
         let Some(row) = row else { return Ok(None) };
-        let Some(role) = Role::parse(&row.text("role")?) else {
+        let last_seen = row
+            .opt_text("last_seen_at")?
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc));
+        if last_seen.is_some_and(|t| now - t > chrono::Duration::minutes(idle_minutes)) {
             return Ok(None);
+        }
+        let principal = match (row.opt_i64("staff_id")?, row.opt_i64("customer_id")?) {
+            (Some(id), _) => {
+                if row.opt_text("disabled_at")?.is_some() {
+                    return Ok(None);
+                }
+                let Some(role) = Role::parse(&row.opt_text("role")?.unwrap_or_default()) else {
+                    return Ok(None);
+                };
+                Principal::Staff {
+                    id,
+                    username: row.opt_text("staff_username")?.unwrap_or_default(),
+                    role,
+                }
+            }
+            (None, Some(id)) => {
+                if row.opt_text("customer_status")?.as_deref() != Some("active")
+                    || row.opt_text("login_disabled_at")?.is_some()
+                {
+                    return Ok(None);
+                }
+                Principal::Customer {
+                    id,
+                    username: row.opt_text("customer_username")?.unwrap_or_default(),
+                }
+            }
+            (None, None) => return Ok(None),
         };
-        Ok(Some(Actor {
-            staff_id: row.i64("id")?,
-            username: row.text("username")?,
-            role,
+        // Keep the idle clock running, without a write on every request.
+        if last_seen.is_none_or(|t| now - t > chrono::Duration::seconds(60)) {
+            let mut tx = self.db.write().await?;
+            tx.execute(
+                "UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2",
+                args![timestamp_text(now), hash.clone()],
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(Some(Session {
+            principal,
             token_hash: hash,
+            csrf_token: row.opt_text("csrf_token")?.unwrap_or_default(),
         }))
     }
 
@@ -176,6 +471,370 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Completes an invitation or reset link: sets the customer's password,
+    /// uses up the link and ends every session of the account.
+    pub async fn set_password_with_token(
+        &self,
+        token: &str,
+        password: &str,
+        client: &Client,
+    ) -> StoreResult<SetPasswordOutcome> {
+        let hash = access::token_hash(token.trim());
+        let mut tx = self.db.read().await?;
+        if let Some(seconds) = lockout(
+            &mut tx,
+            "set_password",
+            "address",
+            &client.address,
+            ADDRESS_FAILURES / 2,
+        )
+        .await?
+        {
+            drop(tx);
+            let mut tx = self.db.write().await?;
+            log_attempt(
+                &mut tx,
+                "set_password",
+                "",
+                None,
+                false,
+                "throttled",
+                client,
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(SetPasswordOutcome::Throttled(seconds));
+        }
+        let found = tx
+            .fetch_optional(
+                "SELECT t.customer_id, t.purpose, c.username, c.name, c.email FROM credential_tokens t JOIN customers c ON c.id = t.customer_id
+                 WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > $2 AND c.status = 'active' AND c.login_disabled_at IS NULL",
+                args![hash.clone(), now_text()],
+            )
+            .await?;
+        drop(tx);
+        let Some(found) = found else {
+            let mut tx = self.db.write().await?;
+            log_attempt(
+                &mut tx,
+                "set_password",
+                "",
+                None,
+                false,
+                "bad_token",
+                client,
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(SetPasswordOutcome::BadToken);
+        };
+        let username = found.text("username")?;
+        if let Err(why) = access::check_new_password(password, &username) {
+            return Ok(SetPasswordOutcome::Weak(why));
+        }
+        let customer_id = found.i64("customer_id")?;
+        let principal = Principal::Customer {
+            id: customer_id,
+            username: username.clone(),
+        };
+        let new_hash = hash_off_thread(password).await;
+        let mut tx = self.db.write().await?;
+        // Used up in the same statement that checks it, so two concurrent uses cannot both succeed.
+        let used = tx
+            .execute(
+                "UPDATE credential_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
+                args![now_text(), hash],
+            )
+            .await?;
+        if used == 0 {
+            return Ok(SetPasswordOutcome::BadToken);
+        }
+        tx.execute(
+            "UPDATE customers SET password_hash = $1, updated_at = $2 WHERE id = $3",
+            args![new_hash, now_text(), customer_id],
+        )
+        .await?;
+        revoke_all(&mut tx, &principal, None).await?;
+        let purpose = found.text("purpose")?;
+        if purpose == "reset"
+            && let Some(email) = found.opt_text("email")?
+        {
+            outbox::enqueue(
+                &mut tx,
+                NewEmail {
+                    kind: "account_changed",
+                    dedupe_key: format!("password_set:{customer_id}:{}", access::new_token()),
+                    customer_id: Some(customer_id),
+                    recipient: email,
+                    message: messages::account_changed(
+                        &self.mail,
+                        &found.text("name")?,
+                        "your password",
+                    ),
+                },
+            )
+            .await?;
+        }
+        activity::record(
+            &mut tx,
+            &principal.label(),
+            Change {
+                action: "customer.password_set",
+                entity_type: "customer",
+                entity_id: customer_id.to_string(),
+                before: None,
+                after: Some(json!({"through": purpose})),
+            },
+        )
+        .await?;
+        log_attempt(
+            &mut tx,
+            "set_password",
+            &username,
+            Some(&principal.key()),
+            true,
+            "ok",
+            client,
+        )
+        .await?;
+        tx.commit().await?;
+        self.email_queued();
+        Ok(SetPasswordOutcome::Done { username })
+    }
+
+    /// Changes the signed-in account's own password, given the current one;
+    /// every other session of the account ends.
+    pub async fn change_password(
+        &self,
+        session: &Session,
+        current: &str,
+        new: &str,
+        client: &Client,
+    ) -> StoreResult<()> {
+        let mut tx = self.db.read().await?;
+        let (stored, username) = match &session.principal {
+            Principal::Staff { id, username, .. } => {
+                let row = tx
+                    .fetch_one(
+                        "SELECT password_hash FROM staff_users WHERE id = $1",
+                        args![*id],
+                    )
+                    .await?;
+                (row.opt_text("password_hash")?, username.clone())
+            }
+            Principal::Customer { id, username } => {
+                let row = tx
+                    .fetch_one(
+                        "SELECT password_hash FROM customers WHERE id = $1",
+                        args![*id],
+                    )
+                    .await?;
+                (row.opt_text("password_hash")?, username.clone())
+            }
+        };
+        drop(tx);
+        let key = session.principal.key();
+        let mut check = self.db.read().await?;
+        if let Some(seconds) =
+            lockout(&mut check, "login", "principal", &key, ACCOUNT_FAILURES).await?
+        {
+            return Err(StoreError::Throttled(seconds));
+        }
+        drop(check);
+        if !verify_off_thread(
+            current,
+            stored.unwrap_or_else(|| access::decoy_hash().to_string()),
+        )
+        .await
+        {
+            let mut tx = self.db.write().await?;
+            log_attempt(
+                &mut tx,
+                "login",
+                &username,
+                Some(&key),
+                false,
+                "bad_password",
+                client,
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(StoreError::rejected(
+                "wrong_password",
+                Some("current_password"),
+                "the current password is not right",
+            ));
+        }
+        access::check_new_password(new, &username).map_err(|why| {
+            StoreError::rejected(
+                "weak_password",
+                Some("new_password"),
+                format!("the new password {why}"),
+            )
+        })?;
+        let hash = hash_off_thread(new).await;
+        let mut tx = self.db.write().await?;
+        let email = match &session.principal {
+            Principal::Staff { id, .. } => {
+                tx.execute(
+                    "UPDATE staff_users SET password_hash = $1, updated_at = $2 WHERE id = $3",
+                    args![hash, now_text(), *id],
+                )
+                .await?;
+                None
+            }
+            Principal::Customer { id, .. } => {
+                tx.execute(
+                    "UPDATE customers SET password_hash = $1, updated_at = $2 WHERE id = $3",
+                    args![hash, now_text(), *id],
+                )
+                .await?;
+                let row = tx
+                    .fetch_one(
+                        "SELECT name, email FROM customers WHERE id = $1",
+                        args![*id],
+                    )
+                    .await?;
+                row.opt_text("email")?
+                    .map(|e| (e, row.text("name").unwrap_or_default(), *id))
+            }
+        };
+        revoke_all(&mut tx, &session.principal, Some(&session.token_hash)).await?;
+        if let Some((to, name, id)) = &email {
+            outbox::enqueue(
+                &mut tx,
+                NewEmail {
+                    kind: "account_changed",
+                    dedupe_key: format!("password_changed:{id}:{}", access::new_token()),
+                    customer_id: Some(*id),
+                    recipient: to.clone(),
+                    message: messages::account_changed(&self.mail, name, "your password"),
+                },
+            )
+            .await?;
+        }
+        let (entity_type, entity_id) = key.split_once(':').unwrap_or(("account", ""));
+        activity::record(
+            &mut tx,
+            &session.principal.label(),
+            Change {
+                action: "password.changed",
+                entity_type,
+                entity_id: entity_id.to_string(),
+                before: None,
+                after: Some(json!({"other_sessions_ended": true})),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        if email.is_some() {
+            self.email_queued();
+        }
+        Ok(())
+    }
+
+    /// Whether another reset link may be sent to this customer now; records the request.
+    pub async fn allow_reset_request(
+        &self,
+        customer_username: &str,
+        client: &Client,
+    ) -> StoreResult<Result<(), i64>> {
+        let since = timestamp_text(chrono::Utc::now() - chrono::Duration::hours(1));
+        let mut tx = self.db.write().await?;
+        let recent = tx
+            .scalar(
+                "SELECT COUNT(*) FROM signin_log WHERE kind = 'reset_request' AND username = $1 AND success = 1 AND at > $2",
+                args![customer_username, since],
+            )
+            .await?;
+        if recent >= RESETS_PER_HOUR {
+            log_attempt(
+                &mut tx,
+                "reset_request",
+                customer_username,
+                None,
+                false,
+                "throttled",
+                client,
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(Err(LOCKOUT_MINUTES * 60));
+        }
+        log_attempt(
+            &mut tx,
+            "reset_request",
+            customer_username,
+            None,
+            true,
+            "ok",
+            client,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// The sign-in log, newest first.
+    pub async fn list_signins(
+        &self,
+        filter: &SigninFilter,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(Vec<SigninAttempt>, i64)> {
+        let mut conditions = Vec::new();
+        let mut values: Vec<Arg> = Vec::new();
+        let mut add = |sql: &str, value: Arg| {
+            values.push(value);
+            conditions.push(format!("{sql} ${}", values.len()));
+        };
+        if let Some(u) = &filter.username {
+            add("username =", u.to_lowercase().into());
+        }
+        if let Some(k) = &filter.kind {
+            add("kind =", k.clone().into());
+        }
+        if let Some(s) = filter.success {
+            add("success =", i64::from(s).into());
+        }
+        if let Some(f) = &filter.from {
+            add("at >=", f.clone().into());
+        }
+        if let Some(t) = &filter.to {
+            add("at <", t.clone().into());
+        }
+        let where_clause = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let mut tx = self.db.read().await?;
+        let total = tx
+            .scalar(
+                &format!("SELECT COUNT(*) FROM signin_log {where_clause}"),
+                &values,
+            )
+            .await?;
+        let n = values.len();
+        values.push(limit.into());
+        values.push(offset.into());
+        let rows = tx
+            .fetch_all(
+                &format!(
+                    "SELECT * FROM signin_log {where_clause} ORDER BY id DESC LIMIT ${} OFFSET ${}",
+                    n + 1,
+                    n + 2
+                ),
+                &values,
+            )
+            .await?;
+        let items = rows
+            .iter()
+            .map(SigninAttempt::from_row)
+            .collect::<StoreResult<_>>()?;
+        Ok((items, total))
     }
 
     /// Removes expired sessions and idempotency keys older than two days.

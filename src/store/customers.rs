@@ -41,6 +41,8 @@ pub struct Customer {
     pub days_overdue: i64,
     /// No scheduled reminders while set.
     pub reminders_paused: bool,
+    /// Whether the customer has chosen a password and can sign in.
+    pub has_password: bool,
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
@@ -68,6 +70,7 @@ impl Customer {
             overdue: 0,
             days_overdue: 0,
             reminders_paused: row.i64("reminders_paused")? != 0,
+            has_password: row.opt_text("password_hash")?.is_some(),
             version: row.i64("version")?,
             created_at: row.text("created_at")?,
             updated_at: row.text("updated_at")?,
@@ -611,7 +614,7 @@ impl Store {
             )
             .await?;
         }
-        if let (None, Some(new)) = (&before.email, &after.email) {
+        if let (None, Some(new), false) = (&before.email, &after.email, after.has_password) {
             self.queue_credential_link(
                 tx,
                 after,
@@ -665,6 +668,11 @@ impl Store {
         tx.execute(
             "UPDATE customers SET status = 'deleted', deleted_at = $1, delete_reason = $2, updated_at = $1, version = version + 1 WHERE id = $3",
             args![now, reason, id],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE sessions SET revoked_at = $1 WHERE customer_id = $2 AND revoked_at IS NULL",
+            args![now_text(), id],
         )
         .await?;
         let after = load(&mut tx, id).await?;

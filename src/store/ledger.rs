@@ -82,6 +82,16 @@ pub struct Payment {
     pub voided_at: Option<String>,
     pub voided_by: Option<String>,
     pub void_reason: Option<String>,
+    /// The customer who reported it, for payments made through the portal.
+    #[serde(default)]
+    pub submitted_by: Option<String>,
+    /// Who confirmed or rejected a reported payment, and when.
+    #[serde(default)]
+    pub decided_by: Option<String>,
+    #[serde(default)]
+    pub decided_at: Option<String>,
+    #[serde(default)]
+    pub reject_reason: Option<String>,
     pub allocations: Vec<AllocationLine>,
 }
 
@@ -103,6 +113,10 @@ impl Payment {
             voided_at: row.opt_text("voided_at")?,
             voided_by: row.opt_text("voided_by")?,
             void_reason: row.opt_text("void_reason")?,
+            submitted_by: row.opt_text("submitted_by")?,
+            decided_by: row.opt_text("decided_by")?,
+            decided_at: row.opt_text("decided_at")?,
+            reject_reason: row.opt_text("reject_reason")?,
             allocations: Vec::new(),
         })
     }
@@ -138,8 +152,24 @@ pub struct NewPayment {
 pub enum LedgerCommand {
     AddDue(NewDue),
     RecordPayment(NewPayment),
-    VoidDue { due_id: i64, reason: String },
-    VoidPayment { payment_id: i64, reason: String },
+    /// A customer reports a payment; it waits, pending, for staff.
+    SubmitPayment(NewPayment),
+    ConfirmPayment {
+        payment_id: i64,
+        advance: bool,
+    },
+    RejectPayment {
+        payment_id: i64,
+        reason: String,
+    },
+    VoidDue {
+        due_id: i64,
+        reason: String,
+    },
+    VoidPayment {
+        payment_id: i64,
+        reason: String,
+    },
 }
 
 pub enum LedgerOutcome {
@@ -182,6 +212,69 @@ async fn lock_customer(tx: &mut Tx, id: i64) -> StoreResult<LockedCustomer> {
         balance: row.i64("balance")?,
         credit_limit: row.opt_i64("credit_limit")?,
     })
+}
+
+/// The customer a payment belongs to, or 404.
+async fn payment_customer(tx: &mut Tx, payment_id: i64) -> StoreResult<i64> {
+    Ok(tx
+        .fetch_optional(
+            "SELECT customer_id FROM payments WHERE id = $1",
+            args![payment_id],
+        )
+        .await?
+        .ok_or_else(|| StoreError::not_found("payment", payment_id))?
+        .i64("customer_id")?)
+}
+
+/// Spreads a recorded payment over the customer's open dues, oldest first;
+/// writes the allocations, the dues' paid amounts and what is left unused.
+async fn allocate_to_open_dues(
+    tx: &mut Tx,
+    customer_id: i64,
+    payment_id: i64,
+    amount: i64,
+) -> StoreResult<(Vec<(i64, i64)>, i64)> {
+    let open = tx
+        .fetch_all(
+            "SELECT id, amount, paid FROM dues WHERE customer_id = $1 AND status IN ('open', 'partial')
+             ORDER BY COALESCE(due_date, issue_date), issue_date, id",
+            args![customer_id],
+        )
+        .await?;
+    let mut open_dues = Vec::with_capacity(open.len());
+    let mut due_amounts = HashMap::new();
+    for row in &open {
+        let (id, due_amount, paid) = (row.i64("id")?, row.i64("amount")?, row.i64("paid")?);
+        due_amounts.insert(id, (due_amount, paid));
+        open_dues.push(OpenDue {
+            id,
+            outstanding: due_amount - paid,
+        });
+    }
+    let (slices, left) = allocate(amount, &open_dues);
+    for (due_id, take) in &slices {
+        let (due_amount, paid) = due_amounts[due_id];
+        tx.execute(
+            "INSERT INTO allocations (payment_id, due_id, amount) VALUES ($1, $2, $3)",
+            args![payment_id, *due_id, *take],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE dues SET paid = $1, status = $2 WHERE id = $3",
+            args![
+                paid + take,
+                DueStatus::of(due_amount, paid + take).as_str(),
+                *due_id
+            ],
+        )
+        .await?;
+    }
+    tx.execute(
+        "UPDATE payments SET unallocated = $1 WHERE id = $2",
+        args![left, payment_id],
+    )
+    .await?;
+    Ok((slices, left))
 }
 
 /// Moves the balance kept on the customer's row and recomputes the next
@@ -247,6 +340,35 @@ impl Store {
                     },
                 }
             }
+            LedgerCommand::SubmitPayment(payment) => {
+                match self.submit_payment(&mut tx, actor, payment).await? {
+                    (payment, true) => {
+                        return Ok(LedgerOutcome::Payment {
+                            payment,
+                            replayed: true,
+                        });
+                    }
+                    (payment, false) => LedgerOutcome::Payment {
+                        payment,
+                        replayed: false,
+                    },
+                }
+            }
+            LedgerCommand::ConfirmPayment {
+                payment_id,
+                advance,
+            } => LedgerOutcome::Payment {
+                payment: self
+                    .confirm_payment(&mut tx, actor, *payment_id, *advance)
+                    .await?,
+                replayed: false,
+            },
+            LedgerCommand::RejectPayment { payment_id, reason } => LedgerOutcome::Payment {
+                payment: self
+                    .reject_payment(&mut tx, actor, *payment_id, reason)
+                    .await?,
+                replayed: false,
+            },
             LedgerCommand::VoidDue { due_id, reason } => {
                 LedgerOutcome::Due(self.void_due(&mut tx, actor, *due_id, reason).await?)
             }
@@ -354,6 +476,106 @@ impl Store {
         Ok(due)
     }
 
+    /// Looks up an earlier request with the same key: its stored result, or
+    /// a refusal when the key came with a different request.
+    async fn replay(
+        &self,
+        tx: &mut Tx,
+        actor: &str,
+        key: &IdempotencyKey,
+    ) -> StoreResult<Option<Payment>> {
+        let earlier = tx
+            .fetch_optional(
+                "SELECT request_hash, response_body FROM idempotency_keys WHERE actor = $1 AND key = $2",
+                args![actor, key.key.clone()],
+            )
+            .await?;
+        let Some(earlier) = earlier else {
+            return Ok(None);
+        };
+        if earlier.text("request_hash")? != key.request_hash {
+            return Err(StoreError::rejected(
+                "idempotency_key_reused",
+                Some("Idempotency-Key"),
+                "this Idempotency-Key was already used for a different request; use a new key for a new payment",
+            ));
+        }
+        let payment: Payment = serde_json::from_str(&earlier.text("response_body")?)
+            .map_err(|e| DbError::Decode(Box::new(e)))?;
+        Ok(Some(payment))
+    }
+
+    async fn remember(
+        &self,
+        tx: &mut Tx,
+        actor: &str,
+        key: &IdempotencyKey,
+        payment: &Payment,
+    ) -> StoreResult<()> {
+        let body = serde_json::to_string(payment).map_err(|e| DbError::Decode(Box::new(e)))?;
+        tx.execute(
+            "INSERT INTO idempotency_keys (actor, key, request_hash, response_status, response_body, created_at)
+             VALUES ($1, $2, $3, 201, $4, $5)",
+            args![actor, key.key.clone(), key.request_hash.clone(), body, now_text()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Refuses a payment larger than the balance unless it is an advance.
+    fn check_not_overpaid(&self, amount: i64, balance: i64, advance: bool) -> StoreResult<()> {
+        if advance || amount <= balance {
+            return Ok(());
+        }
+        let owed = balance.max(0);
+        let message = if owed == 0 {
+            "nothing is owed; send \"advance\": true to record this payment as credit".to_string()
+        } else {
+            format!(
+                "the payment of {} is more than the balance of {}; pay at most the balance, or send \"advance\": true to keep the excess as credit",
+                self.currency.format(Money(amount)),
+                self.currency.format(Money(owed))
+            )
+        };
+        Err(StoreError::rejected("overpayment", Some("amount"), message))
+    }
+
+    /// Queues the receipt of a recorded payment, when the customer has an email.
+    async fn queue_receipt(
+        &self,
+        tx: &mut Tx,
+        customer: &LockedCustomer,
+        payment: &Payment,
+    ) -> StoreResult<()> {
+        let Some(email) = &customer.email else {
+            return Ok(());
+        };
+        let message = messages::receipt(
+            &self.mail,
+            &messages::ReceiptFacts {
+                name: &customer.name,
+                payment_id: payment.id,
+                amount: payment.amount,
+                method: &payment.method,
+                reference: payment.reference.as_deref(),
+                paid_on: payment.paid_on,
+                balance_after: payment.balance_after,
+            },
+        );
+        outbox::enqueue(
+            tx,
+            NewEmail {
+                kind: "receipt",
+                dedupe_key: format!("receipt:{}", payment.id),
+                customer_id: Some(payment.customer_id),
+                recipient: email.clone(),
+                message,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Returns the payment and whether it is a replay of an earlier request.
     async fn record_payment(
         &self,
@@ -362,99 +584,33 @@ impl Store {
         new: &NewPayment,
     ) -> StoreResult<(Payment, bool)> {
         let customer = lock_customer(tx, new.customer_id).await?;
-        if let Some(key) = &new.idempotency {
-            let earlier = tx
-                .fetch_optional(
-                    "SELECT request_hash, response_body FROM idempotency_keys WHERE actor = $1 AND key = $2",
-                    args![actor, key.key.clone()],
-                )
-                .await?;
-            if let Some(earlier) = earlier {
-                if earlier.text("request_hash")? != key.request_hash {
-                    return Err(StoreError::rejected(
-                        "idempotency_key_reused",
-                        Some("Idempotency-Key"),
-                        "this Idempotency-Key was already used for a different request; use a new key for a new payment",
-                    ));
-                }
-                let payment: Payment = serde_json::from_str(&earlier.text("response_body")?)
-                    .map_err(|e| DbError::Decode(Box::new(e)))?;
-                return Ok((payment, true));
-            }
+        if let Some(key) = &new.idempotency
+            && let Some(payment) = self.replay(tx, actor, key).await?
+        {
+            return Ok((payment, true));
         }
-
         let amount = new.amount.minor();
-        if !new.advance && amount > customer.balance {
-            let owed = customer.balance.max(0);
-            let message = if owed == 0 {
-                "nothing is owed; send \"advance\": true to record this payment as credit"
-                    .to_string()
-            } else {
-                format!(
-                    "the payment of {} is more than the balance of {}; pay at most the balance, or send \"advance\": true to keep the excess as credit",
-                    self.currency.format(Money(amount)),
-                    self.currency.format(Money(owed))
-                )
-            };
-            return Err(StoreError::rejected("overpayment", Some("amount"), message));
-        }
+        self.check_not_overpaid(amount, customer.balance, new.advance)?;
         let balance_after = customer.balance.checked_sub(amount).ok_or_else(too_large)?;
-
-        let open = tx
-            .fetch_all(
-                "SELECT id, amount, paid FROM dues WHERE customer_id = $1 AND status IN ('open', 'partial')
-                 ORDER BY COALESCE(due_date, issue_date), issue_date, id",
-                args![new.customer_id],
-            )
-            .await?;
-        let mut open_dues = Vec::with_capacity(open.len());
-        let mut due_amounts = HashMap::new();
-        for row in &open {
-            let (id, due_amount, paid) = (row.i64("id")?, row.i64("amount")?, row.i64("paid")?);
-            due_amounts.insert(id, (due_amount, paid));
-            open_dues.push(OpenDue {
-                id,
-                outstanding: due_amount - paid,
-            });
-        }
-        let (slices, left) = allocate(amount, &open_dues);
-        let now = now_text();
         let row = tx
             .fetch_one(
                 "INSERT INTO payments (customer_id, amount, unallocated, method, reference, paid_on, is_advance, status, balance_after, recorded_by, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'recorded', $8, $9, $10) RETURNING id",
+                 VALUES ($1, $2, $2, $3, $4, $5, $6, 'recorded', $7, $8, $9) RETURNING id",
                 args![
                     new.customer_id,
                     amount,
-                    left,
                     new.method.as_str(),
                     new.reference.clone(),
                     new.paid_on,
                     i64::from(new.advance),
                     balance_after,
                     actor,
-                    now.clone()
+                    now_text()
                 ],
             )
             .await?;
         let payment_id = row.i64("id")?;
-        for (due_id, take) in &slices {
-            let (due_amount, paid) = due_amounts[due_id];
-            tx.execute(
-                "INSERT INTO allocations (payment_id, due_id, amount) VALUES ($1, $2, $3)",
-                args![payment_id, *due_id, *take],
-            )
-            .await?;
-            tx.execute(
-                "UPDATE dues SET paid = $1, status = $2 WHERE id = $3",
-                args![
-                    paid + take,
-                    DueStatus::of(due_amount, paid + take).as_str(),
-                    *due_id
-                ],
-            )
-            .await?;
-        }
+        let (slices, left) = allocate_to_open_dues(tx, new.customer_id, payment_id, amount).await?;
         let balance = move_balance(tx, new.customer_id, 0, amount).await?;
         debug_assert_eq!(balance, balance_after);
         let payment = load_payment(tx, payment_id).await?;
@@ -474,41 +630,182 @@ impl Store {
             },
         )
         .await?;
-        if let Some(email) = &customer.email {
-            let message = messages::receipt(
-                &self.mail,
-                &messages::ReceiptFacts {
-                    name: &customer.name,
-                    payment_id,
+        self.queue_receipt(tx, &customer, &payment).await?;
+        if let Some(key) = &new.idempotency {
+            self.remember(tx, actor, key, &payment).await?;
+        }
+        Ok((payment, false))
+    }
+
+    /// A customer's own report of a payment: pending, the balance untouched,
+    /// until staff confirm it.
+    async fn submit_payment(
+        &self,
+        tx: &mut Tx,
+        actor: &str,
+        new: &NewPayment,
+    ) -> StoreResult<(Payment, bool)> {
+        let customer = lock_customer(tx, new.customer_id).await?;
+        if let Some(key) = &new.idempotency
+            && let Some(payment) = self.replay(tx, actor, key).await?
+        {
+            return Ok((payment, true));
+        }
+        let amount = new.amount.minor();
+        if amount > customer.balance {
+            return Err(StoreError::rejected(
+                "more_than_balance",
+                Some("amount"),
+                format!(
+                    "{} is more than your balance of {}",
+                    self.currency.format(Money(amount)),
+                    self.currency.format(Money(customer.balance.max(0)))
+                ),
+            ));
+        }
+        let row = tx
+            .fetch_one(
+                "INSERT INTO payments (customer_id, amount, unallocated, method, reference, paid_on, is_advance, status, balance_after, recorded_by, submitted_by, created_at)
+                 VALUES ($1, $2, $2, $3, $4, $5, 0, 'pending', $6, $7, $7, $8) RETURNING id",
+                args![
+                    new.customer_id,
                     amount,
-                    method: new.method.as_str(),
-                    reference: payment.reference.as_deref(),
-                    paid_on: payment.paid_on,
-                    balance_after: balance,
-                },
-            );
+                    new.method.as_str(),
+                    new.reference.clone(),
+                    new.paid_on,
+                    customer.balance,
+                    actor,
+                    now_text()
+                ],
+            )
+            .await?;
+        let payment_id = row.i64("id")?;
+        let payment = load_payment(tx, payment_id).await?;
+        activity::record(
+            tx,
+            actor,
+            Change {
+                action: "payment.submitted",
+                entity_type: "payment",
+                entity_id: payment_id.to_string(),
+                before: None,
+                after: Some(json!({"customer_id": new.customer_id, "amount": amount, "method": payment.method, "reference": payment.reference})),
+            },
+        )
+        .await?;
+        if let Some(key) = &new.idempotency {
+            self.remember(tx, actor, key, &payment).await?;
+        }
+        Ok((payment, false))
+    }
+
+    /// Staff confirm a pending payment: it is recorded, allocated and receipted.
+    async fn confirm_payment(
+        &self,
+        tx: &mut Tx,
+        actor: &str,
+        payment_id: i64,
+        advance: bool,
+    ) -> StoreResult<Payment> {
+        let customer_id = payment_customer(tx, payment_id).await?;
+        let customer = lock_customer(tx, customer_id).await?;
+        let pending = load_payment(tx, payment_id).await?;
+        if pending.status != "pending" {
+            return Err(StoreError::conflict(
+                "not_pending",
+                None,
+                format!("payment {payment_id} is {}, not pending", pending.status),
+            ));
+        }
+        self.check_not_overpaid(pending.amount, customer.balance, advance)?;
+        let balance_after = customer
+            .balance
+            .checked_sub(pending.amount)
+            .ok_or_else(too_large)?;
+        let now = now_text();
+        tx.execute(
+            "UPDATE payments SET status = 'recorded', is_advance = $1, balance_after = $2, recorded_by = $3, decided_by = $3, decided_at = $4 WHERE id = $5",
+            args![i64::from(advance), balance_after, actor, now, payment_id],
+        )
+        .await?;
+        let (slices, _) =
+            allocate_to_open_dues(tx, customer_id, payment_id, pending.amount).await?;
+        let balance = move_balance(tx, customer_id, 0, pending.amount).await?;
+        let payment = load_payment(tx, payment_id).await?;
+        activity::record(
+            tx,
+            actor,
+            Change {
+                action: "payment.confirmed",
+                entity_type: "payment",
+                entity_id: payment_id.to_string(),
+                before: Some(json!({"status": "pending", "balance": customer.balance})),
+                after: Some(
+                    json!({"status": "recorded", "allocations": slices, "balance": balance}),
+                ),
+            },
+        )
+        .await?;
+        self.queue_receipt(tx, &customer, &payment).await?;
+        Ok(payment)
+    }
+
+    /// Staff reject a pending payment; the customer is told why.
+    async fn reject_payment(
+        &self,
+        tx: &mut Tx,
+        actor: &str,
+        payment_id: i64,
+        reason: &str,
+    ) -> StoreResult<Payment> {
+        let customer_id = payment_customer(tx, payment_id).await?;
+        let customer = lock_customer(tx, customer_id).await?;
+        let pending = load_payment(tx, payment_id).await?;
+        if pending.status != "pending" {
+            return Err(StoreError::conflict(
+                "not_pending",
+                None,
+                format!("payment {payment_id} is {}, not pending", pending.status),
+            ));
+        }
+        tx.execute(
+            "UPDATE payments SET status = 'rejected', reject_reason = $1, decided_by = $2, decided_at = $3 WHERE id = $4",
+            args![reason, actor, now_text(), payment_id],
+        )
+        .await?;
+        let payment = load_payment(tx, payment_id).await?;
+        if let Some(email) = &customer.email {
             outbox::enqueue(
                 tx,
                 NewEmail {
-                    kind: "receipt",
-                    dedupe_key: format!("receipt:{payment_id}"),
-                    customer_id: Some(new.customer_id),
+                    kind: "payment_rejected",
+                    dedupe_key: format!("payment_rejected:{payment_id}"),
+                    customer_id: Some(customer_id),
                     recipient: email.clone(),
-                    message,
+                    message: messages::payment_rejected(
+                        &self.mail,
+                        &customer.name,
+                        payment.amount,
+                        payment.paid_on,
+                        reason,
+                    ),
                 },
             )
             .await?;
         }
-        if let Some(key) = &new.idempotency {
-            let body = serde_json::to_string(&payment).map_err(|e| DbError::Decode(Box::new(e)))?;
-            tx.execute(
-                "INSERT INTO idempotency_keys (actor, key, request_hash, response_status, response_body, created_at)
-                 VALUES ($1, $2, $3, 201, $4, $5)",
-                args![actor, key.key.clone(), key.request_hash.clone(), body, now],
-            )
-            .await?;
-        }
-        Ok((payment, false))
+        activity::record(
+            tx,
+            actor,
+            Change {
+                action: "payment.rejected",
+                entity_type: "payment",
+                entity_id: payment_id.to_string(),
+                before: Some(json!({"status": "pending"})),
+                after: Some(json!({"status": "rejected", "reason": reason})),
+            },
+        )
+        .await?;
+        Ok(payment)
     }
 
     async fn void_due(
@@ -849,7 +1146,7 @@ impl Store {
         }
         for r in tx
             .fetch_all(
-                "SELECT * FROM payments WHERE customer_id = $1",
+                "SELECT * FROM payments WHERE customer_id = $1 AND status IN ('recorded', 'void')",
                 args![customer_id],
             )
             .await?

@@ -8,7 +8,9 @@ pub mod customers;
 pub mod db;
 pub mod ledger;
 pub mod outbox;
+pub mod portal;
 pub mod reminders;
+pub mod staff;
 pub mod tokens;
 pub mod verify;
 
@@ -100,6 +102,12 @@ pub enum StoreError {
         message: String,
         field: Option<&'static str>,
     },
+    /// The caller may not do this (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many failed attempts; try again after this many seconds (429).
+    #[error("too many attempts; try again in {0} seconds")]
+    Throttled(i64),
     #[error("database error: {0}")]
     Db(#[from] DbError),
 }

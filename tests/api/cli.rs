@@ -311,3 +311,49 @@ fn the_original_systems_env_file_is_accepted() {
         "the SQLite file is created under ./data"
     );
 }
+
+/// A connection to a test app's database, behind the application's back.
+async fn with_connection(
+    app: &crate::helpers::TestApp,
+    backend: Backend,
+    sql: &str,
+    read: bool,
+) -> Option<String> {
+    use sqlx::{Connection, Row};
+    match backend {
+        Backend::Sqlite => {
+            let url = format!("sqlite://{}", app.data_dir.join("duetrack.db").display());
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            if read {
+                let row = sqlx::query(sql).fetch_one(&mut conn).await.unwrap();
+                return Some(row.get::<String, _>(0));
+            }
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        }
+        Backend::Postgres => {
+            let url = &app
+                .env
+                .iter()
+                .find(|(k, _)| *k == "DATABASE_URL")
+                .unwrap()
+                .1;
+            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+            if read {
+                let row = sqlx::query(sql).fetch_one(&mut conn).await.unwrap();
+                return Some(row.get::<String, _>(0));
+            }
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        }
+    }
+    None
+}
+
+pub async fn tamper_app(app: &crate::helpers::TestApp, backend: Backend, sql: &str) {
+    with_connection(app, backend, sql, false).await;
+}
+
+pub async fn read_text(app: &crate::helpers::TestApp, backend: Backend, sql: &str) -> String {
+    with_connection(app, backend, sql, true)
+        .await
+        .unwrap_or_default()
+}

@@ -7,7 +7,6 @@ use serde_json::json;
 on_both_backends!(
     the_owner_signs_in_with_the_configured_password,
     wrong_credentials_are_refused,
-    every_api_route_needs_a_token,
     logout_revokes_the_token,
     health_and_the_api_description_are_public,
 );
@@ -50,47 +49,6 @@ async fn wrong_credentials_are_refused(backend: Backend) {
         )
         .await;
     assert_eq!(missing.problem(422)["field"], "password");
-}
-
-async fn every_api_route_needs_a_token(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let spec = app
-        .send(app.client.get(app.url("/api/v1/openapi.json")))
-        .await;
-    let paths = spec.ok(200)["paths"].as_object().unwrap().clone();
-    let public = ["/api/v1/auth/login", "/healthz", "/readyz"];
-    let mut checked = 0;
-    for (path, item) in paths {
-        if public.contains(&path.as_str()) {
-            continue;
-        }
-        let concrete = path.replace("{id}", "1");
-        for method in ["get", "post", "patch", "delete"] {
-            if item.get(method).is_none() {
-                continue;
-            }
-            let request = app
-                .client
-                .request(method.to_uppercase().parse().unwrap(), app.url(&concrete))
-                .json(&json!({}));
-            let anonymous = app.send(request).await;
-            assert_eq!(anonymous.status.as_u16(), 401, "{method} {path}");
-            anonymous.problem(401);
-            let forged = app
-                .send(
-                    app.client
-                        .request(method.to_uppercase().parse().unwrap(), app.url(&concrete))
-                        .bearer_auth("forged-token"),
-                )
-                .await;
-            forged.problem(401);
-            checked += 1;
-        }
-    }
-    assert!(
-        checked >= 15,
-        "only {checked} routes were found in the OpenAPI document"
-    );
 }
 
 async fn logout_revokes_the_token(backend: Backend) {
