@@ -31,4 +31,20 @@ if ! python3 -c "import aiosmtpd" 2>/dev/null; then
         || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages aiosmtpd
 fi
 
-exec cargo test "$@"
+if [ "$#" -gt 0 ]; then
+    exec cargo test "$@"
+fi
+
+cargo test
+
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "Installing Chromium (the browser the web tests drive)..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+if [ ! -d e2e/node_modules/playwright-core ]; then
+    (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
+fi
+cargo build --quiet
+echo "Running the browser tests (screenshots go to test-artifacts/screenshots/)..."
+(cd e2e && DUETRACK_BIN="$PWD/../target/debug/duetrack" node --test --test-concurrency=1)

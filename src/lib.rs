@@ -10,3 +10,4 @@ pub mod notify;
 pub mod scheduler;
 pub mod startup;
 pub mod store;
+pub mod web;

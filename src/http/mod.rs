@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod auth;
 pub mod customers;
+pub mod dashboard;
 pub mod docs;
 pub mod error;
 pub mod extract;
@@ -57,6 +58,7 @@ impl AppState {
         (name = "ledger", description = "Dues, payments, voids and statements"),
         (name = "activity", description = "The tamper-evident activity log"),
         (name = "notifications", description = "Email from staff and the email log"),
+        (name = "dashboard", description = "Collections at a glance"),
         (name = "portal", description = "A signed-in customer's own account"),
         (name = "staff", description = "Staff accounts and the sign-in log"),
         (name = "operations", description = "Health and the API description"),
@@ -88,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .merge(activity::router())
         .merge(notifications::router())
         .merge(me::router())
+        .merge(dashboard::router())
         .merge(staff::router())
         .merge(auth::protected_router())
         .route_layer(middleware::from_fn_with_state(
@@ -100,6 +103,7 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = public.merge(protected).split_for_parts();
 
     api.merge(docs::router(openapi))
+        .merge(crate::web::router())
         .fallback(|| async {
             ApiError::not_found("there is nothing at this address; see /api/v1/docs")
         })

@@ -159,7 +159,8 @@ pub struct EmailPage {
 }
 
 const STATUSES: [&str; 4] = ["queued", "sending", "sent", "failed"];
-const KINDS: [&str; 8] = [
+const KINDS: [&str; 9] = [
+    "payment_rejected",
     "invitation",
     "receipt",
     "reminder",

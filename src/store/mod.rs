@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod auth;
 pub mod customers;
+pub mod dashboard;
 pub mod db;
 pub mod ledger;
 pub mod outbox;

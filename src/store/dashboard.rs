@@ -1,0 +1,268 @@
+//! The figures of the owner's dashboard, computed from the ledger as of a
+//! day: totals, customers by state, ageing, collections over time, top
+//! debtors and days sales outstanding.
+
+use super::activity::ActivityFilter;
+use super::{Store, StoreResult};
+use crate::args;
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StatusCounts {
+    /// Nothing owed (or in credit).
+    pub paid: i64,
+    /// Owes, has paid part.
+    pub partial: i64,
+    /// Owes, has paid nothing towards what is open.
+    pub unpaid: i64,
+    /// Has something past its due date.
+    pub overdue: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Ageing {
+    /// Not yet due, or with no due date.
+    pub current: i64,
+    pub days_1_30: i64,
+    pub days_31_60: i64,
+    pub days_61_90: i64,
+    pub days_over_90: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Period {
+    /// YYYY-MM for months, YYYY-MM-DD for days.
+    pub label: String,
+    pub amount: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Debtor {
+    pub customer_id: i64,
+    pub name: String,
+    pub balance: i64,
+    pub overdue: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dashboard {
+    pub as_of: NaiveDate,
+    pub total_outstanding: i64,
+    pub total_overdue: i64,
+    pub total_credit: i64,
+    pub collected_today: i64,
+    pub collected_this_month: i64,
+    pub active_customers: i64,
+    pub customers_by_status: StatusCounts,
+    pub ageing: Ageing,
+    pub collections_by_month: Vec<Period>,
+    pub collections_by_day: Vec<Period>,
+    pub top_debtors: Vec<Debtor>,
+    /// Days sales outstanding over the last 90 days, when there were sales.
+    pub days_sales_outstanding: Option<i64>,
+    pub pending_payments: i64,
+    pub recent_activity: Vec<super::activity::ActivityEntry>,
+}
+
+fn months_back(day: NaiveDate, n: u32) -> NaiveDate {
+    let first = day.with_day(1).unwrap_or(day);
+    let total = first.year() * 12 + first.month0() as i32 - n as i32;
+    NaiveDate::from_ymd_opt(total.div_euclid(12), total.rem_euclid(12) as u32 + 1, 1)
+        .unwrap_or(first)
+}
+
+impl Store {
+    pub async fn dashboard(&self, today: NaiveDate) -> StoreResult<Dashboard> {
+        let mut tx = self.db.read().await?;
+        let totals = tx
+            .fetch_one(
+                "SELECT CAST(COALESCE(SUM(CASE WHEN balance > 0 THEN balance ELSE 0 END), 0) AS BIGINT) AS outstanding,
+                        CAST(COALESCE(SUM(CASE WHEN balance < 0 THEN -balance ELSE 0 END), 0) AS BIGINT) AS credit,
+                        COUNT(*) AS customers
+                 FROM customers WHERE status = 'active'",
+                &[],
+            )
+            .await?;
+        let month_start = today.with_day(1).unwrap_or(today);
+        let collected = |from: NaiveDate| {
+            (
+                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM payments WHERE status = 'recorded' AND paid_on >= $1 AND paid_on <= $2",
+                [from.into(), today.into()],
+            )
+        };
+        let (sql, values) = collected(today);
+        let collected_today = tx.scalar(sql, &values).await?;
+        let (sql, values) = collected(month_start);
+        let collected_this_month = tx.scalar(sql, &values).await?;
+
+        // Open dues of active customers, for ageing and overdue per customer.
+        let open = tx
+            .fetch_all(
+                "SELECT d.customer_id, d.due_date, d.amount - d.paid AS outstanding FROM dues d
+                 JOIN customers c ON c.id = d.customer_id
+                 WHERE c.status = 'active' AND d.status IN ('open', 'partial')",
+                &[],
+            )
+            .await?;
+        let mut ageing = Ageing {
+            current: 0,
+            days_1_30: 0,
+            days_31_60: 0,
+            days_61_90: 0,
+            days_over_90: 0,
+        };
+        let mut overdue_by_customer = std::collections::HashMap::<i64, i64>::new();
+        for row in &open {
+            let outstanding = row.i64("outstanding")?;
+            let days = row
+                .opt_date("due_date")?
+                .map(|d| (today - d).num_days())
+                .unwrap_or(0);
+            let bucket = match days {
+                d if d <= 0 => &mut ageing.current,
+                1..=30 => &mut ageing.days_1_30,
+                31..=60 => &mut ageing.days_31_60,
+                61..=90 => &mut ageing.days_61_90,
+                _ => &mut ageing.days_over_90,
+            };
+            *bucket += outstanding;
+            if days > 0 {
+                *overdue_by_customer
+                    .entry(row.i64("customer_id")?)
+                    .or_default() += outstanding;
+            }
+        }
+        let total_overdue = overdue_by_customer.values().sum();
+
+        // Customers by state.
+        let rows = tx
+            .fetch_all(
+                "SELECT c.id, c.balance,
+                        (SELECT COUNT(*) FROM dues d WHERE d.customer_id = c.id AND d.status = 'partial') AS partial_dues
+                 FROM customers c WHERE c.status = 'active'",
+                &[],
+            )
+            .await?;
+        let mut by_status = StatusCounts {
+            paid: 0,
+            partial: 0,
+            unpaid: 0,
+            overdue: 0,
+        };
+        for row in rows {
+            let id = row.i64("id")?;
+            if row.i64("balance")? <= 0 {
+                by_status.paid += 1;
+            } else if overdue_by_customer.contains_key(&id) {
+                by_status.overdue += 1;
+            } else if row.i64("partial_dues")? > 0 {
+                by_status.partial += 1;
+            } else {
+                by_status.unpaid += 1;
+            }
+        }
+
+        // Collections over the last 12 months and 30 days.
+        let first_month = months_back(today, 11);
+        let mut collections_by_month: Vec<Period> = (0..12)
+            .map(|i| Period {
+                label: months_back(today, 11 - i).format("%Y-%m").to_string(),
+                amount: 0,
+            })
+            .collect();
+        let first_day = today - chrono::Days::new(29);
+        let mut collections_by_day: Vec<Period> = (0..30)
+            .map(|i| Period {
+                label: (first_day + chrono::Days::new(i)).to_string(),
+                amount: 0,
+            })
+            .collect();
+        for row in tx
+            .fetch_all(
+                "SELECT paid_on, CAST(SUM(amount) AS BIGINT) AS amount FROM payments
+                 WHERE status = 'recorded' AND paid_on >= $1 AND paid_on <= $2 GROUP BY paid_on",
+                args![first_month.min(first_day), today],
+            )
+            .await?
+        {
+            let day = row.date("paid_on")?;
+            let amount = row.i64("amount")?;
+            let month = day.format("%Y-%m").to_string();
+            if let Some(p) = collections_by_month.iter_mut().find(|p| p.label == month) {
+                p.amount += amount;
+            }
+            let label = day.to_string();
+            if let Some(p) = collections_by_day.iter_mut().find(|p| p.label == label) {
+                p.amount += amount;
+            }
+        }
+
+        let mut top_debtors = Vec::new();
+        for row in tx
+            .fetch_all(
+                "SELECT id, name, balance FROM customers WHERE status = 'active' AND balance > 0 ORDER BY balance DESC, id LIMIT 5",
+                &[],
+            )
+            .await?
+        {
+            let id = row.i64("id")?;
+            top_debtors.push(Debtor {
+                customer_id: id,
+                name: row.text("name")?,
+                balance: row.i64("balance")?,
+                overdue: overdue_by_customer.get(&id).copied().unwrap_or(0),
+            });
+        }
+
+        // DSO: what is owed, in days of the last 90 days' credit sales.
+        let sales_90 = tx
+            .scalar(
+                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM dues WHERE status <> 'void' AND issue_date > $1 AND issue_date <= $2",
+                args![today - chrono::Days::new(90), today],
+            )
+            .await?;
+        let total_outstanding = totals.i64("outstanding")?;
+        let days_sales_outstanding = (sales_90 > 0)
+            .then(|| (i128::from(total_outstanding) * 90 / i128::from(sales_90)) as i64);
+        let pending_payments = tx
+            .scalar(
+                "SELECT COUNT(*) FROM payments WHERE status = 'pending'",
+                &[],
+            )
+            .await?;
+        drop(tx);
+        let (recent_activity, _) = self.list_activity(&ActivityFilter::default(), 8, 0).await?;
+        Ok(Dashboard {
+            as_of: today,
+            total_outstanding,
+            total_overdue,
+            total_credit: totals.i64("credit")?,
+            collected_today,
+            collected_this_month,
+            active_customers: totals.i64("customers")?,
+            customers_by_status: by_status,
+            ageing,
+            collections_by_month,
+            collections_by_day,
+            top_debtors,
+            days_sales_outstanding,
+            pending_payments,
+            recent_activity,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::months_back;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn months_back_crosses_years() {
+        let d = NaiveDate::from_ymd_opt(2026, 2, 15).unwrap();
+        assert_eq!(months_back(d, 0).to_string(), "2026-02-01");
+        assert_eq!(months_back(d, 2).to_string(), "2025-12-01");
+        assert_eq!(months_back(d, 14).to_string(), "2024-12-01");
+    }
+}

@@ -1,0 +1,129 @@
+//! Small helpers shared by the pages: how amounts, dates and times read,
+//! and field errors kept next to their field.
+
+use crate::domain::money::Money;
+use crate::http::AppState;
+use chrono::NaiveDate;
+use std::collections::HashMap;
+
+pub fn money(state: &AppState, minor: i64) -> String {
+    state.config.currency.display(Money(minor))
+}
+
+/// "5 Jan 2026"
+pub fn date(d: NaiveDate) -> String {
+    d.format("%-d %b %Y").to_string()
+}
+
+pub fn opt_date(d: Option<NaiveDate>) -> String {
+    d.map(date).unwrap_or_else(|| "—".to_string())
+}
+
+/// An RFC 3339 time in the shop's time zone: "5 Jan 2026, 14:05".
+pub fn when(state: &AppState, rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| {
+            t.with_timezone(&state.config.timezone)
+                .format("%-d %b %Y, %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|_| rfc3339.to_string())
+}
+
+/// "12 days overdue", "due today", "due in 3 days", "no due date".
+pub fn due_phrase(due: Option<NaiveDate>, today: NaiveDate) -> String {
+    let Some(due) = due else {
+        return "no due date".to_string();
+    };
+    let days = (due - today).num_days();
+    match days {
+        0 => "due today".to_string(),
+        1 => "due tomorrow".to_string(),
+        -1 => "1 day overdue".to_string(),
+        d if d < 0 => format!("{} days overdue", -d),
+        d => format!("due in {d} days"),
+    }
+}
+
+/// Errors by field, and what the visitor typed, for re-showing a form.
+#[derive(Debug, Default, Clone)]
+pub struct FormState {
+    pub errors: HashMap<String, String>,
+    pub values: HashMap<String, String>,
+}
+
+impl FormState {
+    pub fn with_values(values: &[(&str, &str)]) -> Self {
+        Self {
+            errors: HashMap::new(),
+            values: values
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    pub fn value(&self, field: &str) -> &str {
+        self.values.get(field).map(String::as_str).unwrap_or("")
+    }
+
+    pub fn error(&self, field: &str) -> Option<&str> {
+        self.errors.get(field).map(String::as_str)
+    }
+
+    pub fn has_error(&self, field: &str) -> bool {
+        self.errors.contains_key(field)
+    }
+
+    /// For `aria-invalid`.
+    pub fn invalid(&self, field: &str) -> &'static str {
+        if self.has_error(field) {
+            "true"
+        } else {
+            "false"
+        }
+    }
+
+    pub fn fail(&mut self, field: &str, message: impl Into<String>) {
+        self.errors
+            .entry(field.to_string())
+            .or_insert_with(|| message.into());
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// Records the field of a store refusal, or a general error.
+    pub fn fail_with(&mut self, error: &crate::store::StoreError) {
+        use crate::store::StoreError;
+        match error {
+            StoreError::Conflict { message, field, .. }
+            | StoreError::Rejected { message, field, .. } => {
+                self.fail(field.unwrap_or("form"), message.clone())
+            }
+            StoreError::NotFound { .. } | StoreError::Forbidden(_) | StoreError::Throttled(_) => {
+                self.fail("form", error.to_string())
+            }
+            StoreError::Db(_) => self.fail(
+                "form",
+                "something went wrong on our side; nothing was changed",
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_dates_read_relative_to_today() {
+        let today = NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
+        let d = |n: u32| NaiveDate::from_ymd_opt(2026, 3, n);
+        assert_eq!(due_phrase(d(10), today), "due today");
+        assert_eq!(due_phrase(d(13), today), "due in 3 days");
+        assert_eq!(due_phrase(d(1), today), "9 days overdue");
+        assert_eq!(due_phrase(None, today), "no due date");
+    }
+}

@@ -1,0 +1,310 @@
+//! Signing in and out on the web, and the page invitation and reset links open.
+
+use super::{Visitor, public_chrome, read_flash, redirect_with, render, session_cookies};
+use crate::http::AppState;
+use crate::http::auth::client_of;
+use crate::store::auth::{LoginOutcome, Principal, SetPasswordOutcome};
+use askama::Template;
+use axum::Router;
+use axum::extract::{FromRequestParts, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, http::request::Parts};
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", axum::routing::post(logout))
+        .route("/set-password", get(set_password_page).post(set_password))
+}
+
+/// The front door: staff to the dashboard, customers to their account.
+async fn home(State(state): State<AppState>, request: Request) -> Response {
+    let (mut parts, _) = request.into_parts();
+    match Visitor::from_request_parts(&mut parts, &state).await {
+        Ok(v) if v.is_staff() => Redirect::to("/dashboard").into_response(),
+        Ok(_) => Redirect::to("/portal").into_response(),
+        Err(_) => Redirect::to("/login").into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    page: super::Chrome,
+    error: Option<String>,
+    username: String,
+    next: String,
+}
+
+#[derive(Deserialize)]
+struct NextParam {
+    next: Option<String>,
+}
+
+/// Only paths on this site, so a link cannot send someone elsewhere after sign-in.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+async fn login_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<NextParam>,
+) -> Response {
+    let flash = read_flash(&headers);
+    let shown = flash.is_some();
+    render(
+        &LoginPage {
+            page: public_chrome(&state, "Sign in", flash),
+            error: None,
+            username: String::new(),
+            next: safe_next(q.next.as_deref()),
+        },
+        StatusCode::OK,
+        shown,
+    )
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+    next: Option<String>,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    parts: LoginParts,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let client = client_of(&parts.0, state.config.trust_proxy);
+    let failed = |message: &str, status: StatusCode| {
+        render(
+            &LoginPage {
+                page: public_chrome(&state, "Sign in", None),
+                error: Some(message.to_string()),
+                username: form.username.clone(),
+                next: safe_next(form.next.as_deref()),
+            },
+            status,
+            false,
+        )
+    };
+    if form.username.trim().is_empty() || form.password.is_empty() {
+        return failed("Enter your user name and password.", StatusCode::OK);
+    }
+    let hours = state.config.session_hours;
+    let outcome = match state
+        .store
+        .login(&form.username, &form.password, &client, hours)
+        .await
+    {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!(error = %e, "sign-in failed");
+            return failed(
+                "Signing in is not possible right now; try again shortly.",
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+        }
+    };
+    match outcome {
+        LoginOutcome::SignedIn(session) => {
+            let next = safe_next(form.next.as_deref());
+            let to = if !next.is_empty() {
+                next
+            } else if matches!(session.principal, Principal::Staff { .. }) {
+                "/dashboard".to_string()
+            } else {
+                "/portal".to_string()
+            };
+            let mut response = Redirect::to(&to).into_response();
+            session_cookies(
+                &mut response,
+                &session.token,
+                &session.csrf_token,
+                hours,
+                state.config.base_url.starts_with("https://"),
+            );
+            response
+        }
+        LoginOutcome::Refused => {
+            failed("That user name and password do not match.", StatusCode::OK)
+        }
+        LoginOutcome::Throttled(seconds) => failed(
+            &format!(
+                "Too many failed attempts. Try again in {} minute(s).",
+                (seconds + 59) / 60
+            ),
+            StatusCode::OK,
+        ),
+    }
+}
+
+/// The request's head, for the client address.
+struct LoginParts(Parts);
+
+impl FromRequestParts<AppState> for LoginParts {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(LoginParts(parts.clone()))
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !visitor.csrf_ok(&form.csrf) {
+        let page = visitor.chrome(&state, "Sign out", "").await;
+        return super::csrf_refused(page);
+    }
+    if let Err(e) = state
+        .store
+        .revoke_session(&visitor.session.token_hash)
+        .await
+    {
+        tracing::error!(error = %e, "sign-out failed");
+    }
+    let mut response = redirect_with("/login", "ok", "You are signed out.");
+    for value in [
+        "duetrack_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
+        "duetrack_csrf=; Path=/; SameSite=Lax; Max-Age=0",
+    ] {
+        response.headers_mut().append(
+            axum::http::header::SET_COOKIE,
+            axum::http::HeaderValue::from_static(value),
+        );
+    }
+    response
+}
+
+#[derive(Template)]
+#[template(path = "set_password.html")]
+struct SetPasswordPage {
+    page: super::Chrome,
+    token: String,
+    error: Option<String>,
+    field_error: Option<String>,
+    done: bool,
+    username: String,
+}
+
+#[derive(Deserialize)]
+struct TokenParam {
+    token: Option<String>,
+}
+
+async fn set_password_page(State(state): State<AppState>, Query(q): Query<TokenParam>) -> Response {
+    let token = q.token.unwrap_or_default();
+    let error = token
+        .is_empty()
+        .then(|| "This page needs the link from your invitation or reset email.".to_string());
+    render(
+        &SetPasswordPage {
+            page: public_chrome(&state, "Choose your password", None),
+            token,
+            error,
+            field_error: None,
+            done: false,
+            username: String::new(),
+        },
+        StatusCode::OK,
+        false,
+    )
+}
+
+#[derive(Deserialize)]
+struct SetPasswordForm {
+    token: String,
+    password: String,
+    confirm: String,
+}
+
+async fn set_password(
+    State(state): State<AppState>,
+    parts: LoginParts,
+    Form(form): Form<SetPasswordForm>,
+) -> Response {
+    let client = client_of(&parts.0, state.config.trust_proxy);
+    let page = |error: Option<String>, field_error: Option<String>, status: StatusCode| {
+        render(
+            &SetPasswordPage {
+                page: public_chrome(&state, "Choose your password", None),
+                token: form.token.clone(),
+                error,
+                field_error,
+                done: false,
+                username: String::new(),
+            },
+            status,
+            false,
+        )
+    };
+    if form.password != form.confirm {
+        return page(
+            None,
+            Some("The two passwords are not the same.".into()),
+            StatusCode::OK,
+        );
+    }
+    match state
+        .store
+        .set_password_with_token(&form.token, &form.password, &client)
+        .await
+    {
+        Ok(SetPasswordOutcome::Done { username }) => render(
+            &SetPasswordPage {
+                page: public_chrome(&state, "Password set", None),
+                token: String::new(),
+                error: None,
+                field_error: None,
+                done: true,
+                username,
+            },
+            StatusCode::OK,
+            false,
+        ),
+        Ok(SetPasswordOutcome::BadToken) => page(
+            Some(
+                "This link is unknown, already used or expired. Ask the shop to send a new one."
+                    .into(),
+            ),
+            None,
+            StatusCode::OK,
+        ),
+        Ok(SetPasswordOutcome::Weak(why)) => {
+            page(None, Some(format!("The password {why}.")), StatusCode::OK)
+        }
+        Ok(SetPasswordOutcome::Throttled(seconds)) => page(
+            Some(format!(
+                "Too many attempts. Try again in {} minute(s).",
+                (seconds + 59) / 60
+            )),
+            None,
+            StatusCode::OK,
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "set-password failed");
+            page(
+                Some("That did not work; try again shortly.".into()),
+                None,
+                StatusCode::SERVICE_UNAVAILABLE,
+            )
+        }
+    }
+}
