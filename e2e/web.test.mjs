@@ -70,6 +70,18 @@ test("staff sign in, add a customer, a due and a payment, and see the balance", 
   await shot(page, "dashboard-desktop");
   await nav.getByRole("link", { name: "Customers" }).click();
   await shot(page, "customers-desktop");
+
+  // The owner renames the shop; every page shows the new name at once.
+  await nav.getByRole("link", { name: "Settings" }).click();
+  await page.getByLabel("Shop name").fill("Sharma & Sons General Store");
+  await page.getByLabel("Currency").fill("USD");
+  await page.getByRole("button", { name: "Save settings" }).click();
+  assert.match(await text(page, ".field .error"), /cannot change once dues or payments are recorded/);
+  await page.getByLabel("Currency").fill("INR");
+  await page.getByRole("button", { name: "Save settings" }).click();
+  assert.match(await text(page, ".flash"), /Settings saved/);
+  assert.equal(await text(page, ".brand"), "Sharma & Sons General Store");
+  await shot(page, "settings-desktop");
   assert.deepEqual(problems, []);
   await context.close();
 });

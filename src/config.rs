@@ -164,6 +164,9 @@ fn number<T: std::str::FromStr + PartialOrd + fmt::Display + Copy>(
 /// Checked configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The settings as given, kept so that changes made on the Settings
+    /// page are checked by the same rules as the environment.
+    pub raw: RawSettings,
     pub database: DatabaseConfig,
     pub data_dir: PathBuf,
     pub bind: SocketAddr,
@@ -494,6 +497,7 @@ impl Config {
         };
 
         Ok(Config {
+            raw: raw.clone(),
             database,
             data_dir,
             bind,
@@ -516,6 +520,55 @@ impl Config {
             session_idle_minutes,
             trust_proxy,
         })
+    }
+
+    /// The settings the owner may change on the Settings page, by name.
+    pub const EDITABLE: [&'static str; 6] = [
+        "shop_name",
+        "currency",
+        "timezone",
+        "reminder_time",
+        "reminder_policy",
+        "upi_id",
+    ];
+
+    /// This configuration with saved settings applied over it; each one is
+    /// checked as the environment variable would be.
+    pub fn with_settings(&self, settings: &[(String, String)]) -> Result<Config, ConfigError> {
+        let mut raw = self.raw.clone();
+        for (key, value) in settings {
+            let value = Some(value.clone());
+            match key.as_str() {
+                "shop_name" => raw.shop_name = value,
+                "currency" => raw.currency = value,
+                "timezone" => raw.timezone = value,
+                "reminder_time" => raw.reminder_time = value,
+                "reminder_policy" => raw.reminder_policy = value,
+                "upi_id" => raw.upi_id = value,
+                _ => {}
+            }
+        }
+        Config::from_raw(&raw)
+    }
+
+    /// The value of an editable setting as it is now, for the Settings form.
+    pub fn setting(&self, key: &str) -> String {
+        match key {
+            "shop_name" => self.shop_name.clone(),
+            "currency" => self.currency.code(),
+            "timezone" => self.timezone.name().to_string(),
+            "reminder_time" => self.reminder_time.format("%H:%M").to_string(),
+            "reminder_policy" => match self.reminder_policy {
+                ReminderPolicy::Daily => "daily".to_string(),
+                p if p == ReminderPolicy::DEFAULT => "default".to_string(),
+                ReminderPolicy::Schedule {
+                    days_before,
+                    repeat_days,
+                } => format!("schedule:{days_before}:{repeat_days}"),
+            },
+            "upi_id" => self.upi_id.clone().unwrap_or_default(),
+            _ => String::new(),
+        }
     }
 
     /// Today's date where the shop is.
@@ -614,6 +667,32 @@ mod tests {
         ];
         for (variable, raw) in cases {
             assert_eq!(Config::from_raw(&raw).unwrap_err().variable, variable);
+        }
+    }
+}
+
+/// The configuration as it stands now. The owner may change some settings
+/// while the service runs, so readers take a snapshot of it.
+#[derive(Debug)]
+pub struct LiveConfig(std::sync::RwLock<std::sync::Arc<Config>>);
+
+impl LiveConfig {
+    pub fn new(config: Config) -> Self {
+        Self(std::sync::RwLock::new(std::sync::Arc::new(config)))
+    }
+
+    pub fn get(&self) -> std::sync::Arc<Config> {
+        match self.0.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn set(&self, config: Config) {
+        let config = std::sync::Arc::new(config);
+        match self.0.write() {
+            Ok(mut guard) => *guard = config,
+            Err(poisoned) => *poisoned.into_inner() = config,
         }
     }
 }

@@ -101,6 +101,8 @@ async fn remind(config: Config, dry_run: bool, date: Option<String>) -> anyhow::
         None => config.today(),
     };
     let store = open_store(&config).await?;
+    // Settings saved on the Settings page count here too.
+    let config = store.settings();
     let plan = store.reminder_plan(day, config.reminder_policy).await?;
     let money = |m: i64| config.currency.display(duetrack::domain::money::Money(m));
     if dry_run {

@@ -6,7 +6,6 @@
 use crate::config::Config;
 use crate::store::Store;
 use chrono::NaiveDate;
-use std::sync::Arc;
 use std::time::Duration;
 
 const LEASE: &str = "daily-run";
@@ -68,7 +67,9 @@ fn due_day(config: &Config, now: chrono::DateTime<chrono::Utc>) -> (NaiveDate, b
     }
 }
 
-async fn tick(store: &Store, config: &Config, holder: &str) -> anyhow::Result<()> {
+async fn tick(store: &Store, holder: &str) -> anyhow::Result<()> {
+    let config = store.settings();
+    let config = config.as_ref();
     let (day, catching_up) = due_day(config, chrono::Utc::now());
     let (done, any_run_ever) = store.daily_run_status(day).await?;
     // A fresh install does not catch up on a day it never saw.
@@ -92,12 +93,12 @@ async fn tick(store: &Store, config: &Config, holder: &str) -> anyhow::Result<()
 }
 
 /// The scheduler inside `duetrack serve`.
-pub async fn run(store: Store, config: Arc<Config>) {
+pub async fn run(store: Store) {
     let holder = node_id();
     let mut every = tokio::time::interval(Duration::from_secs(20));
     loop {
         every.tick().await;
-        if let Err(e) = tick(&store, &config, &holder).await {
+        if let Err(e) = tick(&store, &holder).await {
             tracing::warn!(error = %e, "the daily run failed; it will be tried again");
         }
     }

@@ -2,7 +2,7 @@
 //! the owner on first start, bind the listener (port 0 in tests) and serve
 //! until a shutdown signal, finishing requests in flight.
 
-use crate::config::Config;
+use crate::config::{Config, LiveConfig};
 use crate::http::{self, AppState};
 use crate::notify::delivery::Mailer;
 use crate::scheduler;
@@ -35,7 +35,9 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
             }
         })?;
     db.migrate().await?;
-    Ok(Store::new(db, config))
+    let store = Store::new(db, Arc::new(LiveConfig::new(config.clone())));
+    store.apply_saved_settings(config).await?;
+    Ok(store)
 }
 
 impl Application {
@@ -62,7 +64,7 @@ impl Application {
         let config = Arc::new(config);
         let state = AppState {
             store: store.clone(),
-            config: config.clone(),
+            base: config.clone(),
         };
         Ok(Self {
             listener,
@@ -86,13 +88,11 @@ impl Application {
     ) -> anyhow::Result<()> {
         let mut background = vec![
             tokio::spawn(housekeeping(self.store.clone())),
+            tokio::spawn(follow_settings(self.store.clone(), self.config.clone())),
             tokio::spawn(self.mailer.run(self.store.clone())),
         ];
         if self.config.scheduler_enabled {
-            background.push(tokio::spawn(scheduler::run(
-                self.store.clone(),
-                self.config.clone(),
-            )));
+            background.push(tokio::spawn(scheduler::run(self.store.clone())));
         } else {
             tracing::info!(
                 "the daily scheduler is off (DUETRACK_SCHEDULER=off); run `duetrack remind` instead"
@@ -119,6 +119,18 @@ async fn housekeeping(store: Store) {
         tick.tick().await;
         if let Err(e) = store.purge_expired().await {
             tracing::warn!(error = %e, "housekeeping failed; will retry in an hour");
+        }
+    }
+}
+
+/// Picks up settings another node saved, twice a minute.
+async fn follow_settings(store: Store, base: Arc<Config>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if let Err(e) = store.apply_saved_settings(&base).await {
+            tracing::warn!(error = %e, "could not read the saved settings; keeping the current ones");
         }
     }
 }

@@ -66,7 +66,7 @@ fn bound(state: &AppState, field: &str, raw: &str, end: bool) -> ApiResult<Strin
     };
     let local = day
         .and_hms_opt(0, 0, 0)
-        .and_then(|t| t.and_local_timezone(state.config.timezone).earliest())
+        .and_then(|t| t.and_local_timezone(state.config().timezone).earliest())
         .ok_or_else(|| {
             ApiError::bad_request(
                 "invalid_date",

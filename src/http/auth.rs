@@ -150,7 +150,7 @@ impl FromRequestParts<AppState> for ClientInfo {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(ClientInfo(client_of(parts, state.config.trust_proxy)))
+        Ok(ClientInfo(client_of(parts, state.config().trust_proxy)))
     }
 }
 
@@ -229,7 +229,7 @@ pub async fn authenticate(
     };
     let session = state
         .store
-        .session(&token, state.config.session_idle_minutes)
+        .session(&token, state.config().session_idle_minutes)
         .await?
         .ok_or_else(|| {
             ApiError::unauthorized("the session is unknown, expired or signed out; sign in again")
@@ -302,7 +302,7 @@ async fn login(
     {
         return Err(ApiError::unauthorized("wrong user name or password"));
     }
-    let hours = state.config.session_hours;
+    let hours = state.config().session_hours;
     let session = match state
         .store
         .login(username, &body.password, &client, hours)
@@ -312,7 +312,7 @@ async fn login(
         LoginOutcome::Refused => return Err(ApiError::unauthorized("wrong user name or password")),
         LoginOutcome::Throttled(seconds) => return Err(ApiError::throttled(seconds)),
     };
-    let secure = if state.config.base_url.starts_with("https://") {
+    let secure = if state.config().base_url.starts_with("https://") {
         "; Secure"
     } else {
         ""

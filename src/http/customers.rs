@@ -84,7 +84,7 @@ impl CustomerView {
             total_dues: state.money(c.total_dues),
             total_paid: state.money(c.total_paid),
             next_due_date: c.next_due_date.map(|d| d.to_string()),
-            currency: state.config.currency.code(),
+            currency: state.config().currency.code(),
             created_at: c.created_at,
             updated_at: c.updated_at,
             deleted_at: c.deleted_at,
@@ -132,7 +132,7 @@ async fn create_customer(
     StaffUser(actor): StaffUser,
     ApiJson(body): ApiJson<CreateCustomer>,
 ) -> ApiResult<Response> {
-    let currency = state.config.currency;
+    let currency = state.config().currency;
     let mut checks = Checks::default();
     let name = checks.field("name", CustomerName::parse(&body.name));
     let email = optional(&mut checks, "email", body.email.as_deref(), Email::parse);
@@ -368,7 +368,7 @@ async fn update_customer(
     Id(id): Id,
     ApiJson(body): ApiJson<UpdateCustomer>,
 ) -> ApiResult<Json<CustomerView>> {
-    let currency = state.config.currency;
+    let currency = state.config().currency;
     let mut checks = Checks::default();
     let name = match body.name {
         Patch::Missing => None,

@@ -76,7 +76,7 @@ impl DashboardView {
         };
         Self {
             as_of: d.as_of.to_string(),
-            currency: state.config.currency.code(),
+            currency: state.config().currency.code(),
             total_outstanding: m(d.total_outstanding),
             total_overdue: m(d.total_overdue),
             total_credit: m(d.total_credit),
@@ -119,6 +119,6 @@ async fn dashboard(
     State(state): State<AppState>,
     StaffUser(_caller): StaffUser,
 ) -> ApiResult<Json<DashboardView>> {
-    let figures = state.store.dashboard(state.config.today()).await?;
+    let figures = state.store.dashboard(state.config().today()).await?;
     Ok(Json(DashboardView::new(&state, figures)))
 }

@@ -159,7 +159,7 @@ impl PaymentView {
 /// A date that must not lie after today where the shop is.
 fn past_or_today(state: &AppState, raw: &str) -> Result<NaiveDate, String> {
     let date = parse_date(raw).map_err(|e| e.0)?;
-    let today = state.config.today();
+    let today = state.config().today();
     if date > today {
         return Err(format!("{date} is in the future (today is {today})"));
     }
@@ -196,7 +196,7 @@ async fn add_due(
     let mut checks = Checks::default();
     let amount = checks.field(
         "amount",
-        state.config.currency.parse_positive(&body.amount.0),
+        state.config().currency.parse_positive(&body.amount.0),
     );
     let description = match &body.description {
         Some(d) => checks
@@ -212,7 +212,9 @@ async fn add_due(
     // that has already passed (recording an old debt).
     let issue_date = match body.issue_date.as_deref().filter(|d| !d.trim().is_empty()) {
         Some(d) => checks.field("issue_date", past_or_today(&state, d)),
-        None => Some(due_date.map_or(state.config.today(), |due| due.min(state.config.today()))),
+        None => Some(due_date.map_or(state.config().today(), |due| {
+            due.min(state.config().today())
+        })),
     };
     if let (Some(issue), Some(due)) = (issue_date, due_date)
         && due < issue
@@ -339,7 +341,7 @@ async fn record_payment(
     let mut checks = Checks::default();
     let amount = checks.field(
         "amount",
-        state.config.currency.parse_positive(&body.amount.0),
+        state.config().currency.parse_positive(&body.amount.0),
     );
     let method = match body.method.as_deref().filter(|m| !m.trim().is_empty()) {
         Some(m) => checks.field("method", PaymentMethod::parse(m)),
@@ -353,7 +355,7 @@ async fn record_payment(
     };
     let paid_on = match body.date.as_deref().filter(|d| !d.trim().is_empty()) {
         Some(d) => checks.field("date", past_or_today(&state, d)),
-        None => Some(state.config.today()),
+        None => Some(state.config().today()),
     };
     checks.finish()?;
     let (amount, method, paid_on) = (checked(amount)?, checked(method)?, checked(paid_on)?);
@@ -634,7 +636,7 @@ pub(super) async fn statement_view(
     Ok(StatementView {
         customer_id: s.customer.id,
         customer_name: s.customer.name,
-        currency: state.config.currency.code(),
+        currency: state.config().currency.code(),
         from: s.from.map(|d| d.to_string()),
         to: s.to.map(|d| d.to_string()),
         opening_balance: state.money(s.opening_balance),

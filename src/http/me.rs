@@ -70,7 +70,7 @@ async fn my_account(state: &AppState, customer_id: i64) -> ApiResult<MyAccount> 
         days_overdue: c.days_overdue,
         credit: state.money((-c.balance).max(0)),
         next_due_date: c.next_due_date.map(|d| d.to_string()),
-        currency: state.config.currency.code(),
+        currency: state.config().currency.code(),
         open_dues: dues
             .into_iter()
             .filter(|d| d.status == "open" || d.status == "partial")
@@ -81,7 +81,7 @@ async fn my_account(state: &AppState, customer_id: i64) -> ApiResult<MyAccount> 
             .filter(|p| p.status == "pending")
             .map(|p| PaymentView::new(state, p))
             .collect(),
-        upi_id: state.config.upi_id.clone(),
+        upi_id: state.config().upi_id.clone(),
     })
 }
 
@@ -227,7 +227,7 @@ async fn pay(
     let mut checks = Checks::default();
     let amount = checks.field(
         "amount",
-        state.config.currency.parse_positive(&body.amount.0),
+        state.config().currency.parse_positive(&body.amount.0),
     );
     let method = match body.method.as_deref().filter(|m| !m.trim().is_empty()) {
         Some(m) => checks.field("method", PaymentMethod::parse(m)),
@@ -239,7 +239,7 @@ async fn pay(
             .flatten(),
         None => None,
     };
-    let today = state.config.today();
+    let today = state.config().today();
     let paid_on = match body.date.as_deref().filter(|d| !d.trim().is_empty()) {
         Some(d) => checks.field(
             "date",

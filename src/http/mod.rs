@@ -32,14 +32,20 @@ use utoipa_axum::router::OpenApiRouter;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
-    pub config: Arc<Config>,
+    /// The configuration the service started with, before saved settings.
+    pub base: Arc<Config>,
 }
 
 impl AppState {
+    /// The configuration as it stands now, saved settings included.
+    pub fn config(&self) -> Arc<Config> {
+        self.store.settings()
+    }
+
     /// An amount in minor units as the API shows it: "1250.50".
     pub fn money(&self, minor: i64) -> String {
-        self.config
-            .currency
+        self.store
+            .currency()
             .format(crate::domain::money::Money(minor))
     }
 }
@@ -114,14 +120,16 @@ pub fn router(state: AppState) -> Router {
                 "this address does not accept that method; see /api/v1/docs",
             )
         })
-        .layer(middleware::map_response_with_state(
-            state.clone(),
-            security_headers,
-        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
+        ))
+        // Outside the timeout, so that even a timed-out answer is a problem
+        // document with the security headers.
+        .layer(middleware::map_response_with_state(
+            state.clone(),
+            security_headers,
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -135,6 +143,17 @@ async fn security_headers(
     mut response: axum::response::Response,
 ) -> axum::response::Response {
     use axum::http::{HeaderValue, header};
+    if response.status() == StatusCode::REQUEST_TIMEOUT
+        && !response
+            .headers()
+            .contains_key(axum::http::header::CONTENT_TYPE)
+    {
+        response = axum::response::IntoResponse::into_response(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            "the request took too long and was stopped; look again before retrying a change",
+        ));
+    }
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -159,7 +178,7 @@ async fn security_headers(
         "cross-origin-opener-policy",
         HeaderValue::from_static("same-origin"),
     );
-    if state.config.base_url.starts_with("https://") {
+    if state.config().base_url.starts_with("https://") {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),

@@ -569,7 +569,7 @@ impl Store {
                     customer_id: Some(customer_id),
                     recipient: email,
                     message: messages::account_changed(
-                        &self.mail,
+                        &self.mail(),
                         &found.text("name")?,
                         "your password",
                     ),
@@ -710,7 +710,7 @@ impl Store {
                     dedupe_key: format!("password_changed:{id}:{}", access::new_token()),
                     customer_id: Some(*id),
                     recipient: to.clone(),
-                    message: messages::account_changed(&self.mail, name, "your password"),
+                    message: messages::account_changed(&self.mail(), name, "your password"),
                 },
             )
             .await?;

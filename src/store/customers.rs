@@ -333,13 +333,13 @@ impl Store {
         dedupe_key: String,
     ) -> StoreResult<()> {
         let issued = tokens::issue(tx, customer.id, purpose).await?;
-        let link = messages::password_link(&self.mail, &issued.token);
+        let link = messages::password_link(&self.mail(), &issued.token);
         let expires = self.local_time_text(&issued.expires_at);
         let (kind, message) = match purpose {
             Purpose::Invitation => (
                 "invitation",
                 messages::invitation(
-                    &self.mail,
+                    &self.mail(),
                     &customer.name,
                     &customer.username,
                     &link,
@@ -349,7 +349,7 @@ impl Store {
             Purpose::Reset => (
                 "credential_reset",
                 messages::credential_reset(
-                    &self.mail,
+                    &self.mail(),
                     &customer.name,
                     &customer.username,
                     &link,
@@ -606,7 +606,7 @@ impl Store {
                     customer_id: Some(after.id),
                     recipient: old.clone(),
                     message: messages::account_changed(
-                        &self.mail,
+                        &self.mail(),
                         &after.name,
                         "your email address",
                     ),
@@ -652,7 +652,7 @@ impl Store {
                     None,
                     format!(
                         "customer {id} has a balance of {}; settle it first, or delete with ?force=true and a reason",
-                        self.currency.format(Money(before.balance))
+                        self.currency().format(Money(before.balance))
                     ),
                 ));
             }
@@ -684,7 +684,7 @@ impl Store {
                     dedupe_key: format!("account_deleted:{id}:{}", after.version),
                     customer_id: Some(id),
                     recipient: email.clone(),
-                    message: messages::account_deleted(&self.mail, &after.name),
+                    message: messages::account_deleted(&self.mail(), &after.name),
                 },
             )
             .await?;

@@ -405,8 +405,8 @@ impl Store {
                 Some("amount"),
                 format!(
                     "this due would take the balance to {}, past the customer's credit limit of {}; send \"over_limit\": true to record it anyway",
-                    self.currency.format(Money(balance_after)),
-                    self.currency.format(Money(limit))
+                    self.currency().format(Money(balance_after)),
+                    self.currency().format(Money(limit))
                 ),
             ));
         }
@@ -533,8 +533,8 @@ impl Store {
         } else {
             format!(
                 "the payment of {} is more than the balance of {}; pay at most the balance, or send \"advance\": true to keep the excess as credit",
-                self.currency.format(Money(amount)),
-                self.currency.format(Money(owed))
+                self.currency().format(Money(amount)),
+                self.currency().format(Money(owed))
             )
         };
         Err(StoreError::rejected("overpayment", Some("amount"), message))
@@ -551,7 +551,7 @@ impl Store {
             return Ok(());
         };
         let message = messages::receipt(
-            &self.mail,
+            &self.mail(),
             &messages::ReceiptFacts {
                 name: &customer.name,
                 payment_id: payment.id,
@@ -658,8 +658,8 @@ impl Store {
                 Some("amount"),
                 format!(
                     "{} is more than your balance of {}",
-                    self.currency.format(Money(amount)),
-                    self.currency.format(Money(customer.balance.max(0)))
+                    self.currency().format(Money(amount)),
+                    self.currency().format(Money(customer.balance.max(0)))
                 ),
             ));
         }
@@ -783,7 +783,7 @@ impl Store {
                     customer_id: Some(customer_id),
                     recipient: email.clone(),
                     message: messages::payment_rejected(
-                        &self.mail,
+                        &self.mail(),
                         &customer.name,
                         payment.amount,
                         payment.paid_on,
@@ -1101,7 +1101,7 @@ impl Store {
     ) -> StoreResult<Statement> {
         let mut tx = self.db.read().await?;
         let customer = customers::load(&mut tx, customer_id).await?;
-        let tz = self.timezone;
+        let tz = self.timezone();
         let void_date = |at: &Option<String>| -> Option<NaiveDate> {
             at.as_deref()
                 .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())

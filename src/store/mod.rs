@@ -11,11 +11,12 @@ pub mod ledger;
 pub mod outbox;
 pub mod portal;
 pub mod reminders;
+pub mod settings;
 pub mod staff;
 pub mod tokens;
 pub mod verify;
 
-use crate::config::Config;
+use crate::config::{Config, LiveConfig};
 use crate::domain::money::Currency;
 use crate::notify::messages::MailContext;
 use chrono_tz::Tz;
@@ -23,32 +24,52 @@ use db::{Db, DbError};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
-/// The store: a database plus the few settings that decide how rows are
-/// read and what messages say (the currency, what "today" is, the shop).
+/// The store: a database plus the settings that decide how rows are read
+/// and what messages say (the currency, what "today" is, the shop), which
+/// the owner may change while the service runs.
 #[derive(Clone)]
 pub struct Store {
     pub db: Db,
-    pub currency: Currency,
-    pub timezone: Tz,
-    /// What queued emails need to know about the shop.
-    pub mail: Arc<MailContext>,
+    live: Arc<LiveConfig>,
     /// Woken after a commit that queued email, so delivery starts at once.
     pub outbox_wake: Arc<Notify>,
 }
 
 impl Store {
-    pub fn new(db: Db, config: &Config) -> Self {
+    pub fn new(db: Db, live: Arc<LiveConfig>) -> Self {
         Self {
             db,
-            currency: config.currency,
-            timezone: config.timezone,
-            mail: Arc::new(MailContext {
-                shop_name: config.shop_name.clone(),
-                base_url: config.base_url.clone(),
-                currency: config.currency,
-                upi_id: config.upi_id.clone(),
-            }),
+            live,
             outbox_wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// The configuration as it stands now.
+    pub fn settings(&self) -> Arc<Config> {
+        self.live.get()
+    }
+
+    /// The live configuration, shared with the HTTP layer and the scheduler.
+    pub fn live(&self) -> Arc<LiveConfig> {
+        self.live.clone()
+    }
+
+    pub fn currency(&self) -> Currency {
+        self.live.get().currency
+    }
+
+    pub fn timezone(&self) -> Tz {
+        self.live.get().timezone
+    }
+
+    /// What a message needs to know about the shop.
+    pub fn mail(&self) -> MailContext {
+        let c = self.live.get();
+        MailContext {
+            shop_name: c.shop_name.clone(),
+            base_url: c.base_url.clone(),
+            currency: c.currency,
+            upi_id: c.upi_id.clone(),
         }
     }
 
@@ -59,7 +80,7 @@ impl Store {
 
     pub fn today(&self) -> chrono::NaiveDate {
         chrono::Utc::now()
-            .with_timezone(&self.timezone)
+            .with_timezone(&self.timezone())
             .date_naive()
     }
 
@@ -69,8 +90,8 @@ impl Store {
             .map(|t| {
                 format!(
                     "{} ({})",
-                    t.with_timezone(&self.timezone).format("%-d %b %Y, %H:%M"),
-                    self.timezone.name()
+                    t.with_timezone(&self.timezone()).format("%-d %b %Y, %H:%M"),
+                    self.timezone().name()
                 )
             })
             .unwrap_or_else(|_| rfc3339.to_string())

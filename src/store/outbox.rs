@@ -361,7 +361,7 @@ impl Store {
                 continue;
             };
             let message =
-                crate::notify::messages::manual(&self.mail, &row.text("name")?, subject, body);
+                crate::notify::messages::manual(&self.mail(), &row.text("name")?, subject, body);
             enqueue(
                 &mut tx,
                 NewEmail {

@@ -20,7 +20,7 @@ impl Store {
                 None,
                 format!(
                     "your balance is {}; an account can be closed once everything is paid",
-                    self.currency.format(Money(customer.balance))
+                    self.currency().format(Money(customer.balance))
                 ),
             ));
         }
@@ -30,7 +30,7 @@ impl Store {
                 None,
                 format!(
                     "the shop holds {} of yours in credit; ask the shop to settle it before closing the account",
-                    self.currency.format(Money(-customer.balance))
+                    self.currency().format(Money(-customer.balance))
                 ),
             ));
         }

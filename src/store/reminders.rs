@@ -138,7 +138,7 @@ impl Store {
                 continue;
             }
             let message = messages::reminder(
-                &self.mail,
+                &self.mail(),
                 &messages::ReminderFacts {
                     name: &c.name,
                     balance: c.balance,
@@ -255,7 +255,7 @@ impl Store {
     /// Queues the digest for the run on `day`; at most one per day.
     pub async fn queue_digest(&self, day: NaiveDate, recipient: &str) -> StoreResult<bool> {
         let facts = self.digest_facts(day).await?;
-        let message = messages::digest(&self.mail, &facts);
+        let message = messages::digest(&self.mail(), &facts);
         let mut tx = self.db.write().await?;
         let id = outbox::enqueue(
             &mut tx,

@@ -26,7 +26,7 @@ impl Report {
 
 impl Store {
     pub async fn verify(&self) -> StoreResult<Report> {
-        let money = |m: i64| self.currency.format(Money(m));
+        let money = |m: i64| self.currency().format(Money(m));
         let mut report = Report::default();
         let mut tx = self.db.read().await?;
 

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use std::collections::HashMap;
 
 pub fn money(state: &AppState, minor: i64) -> String {
-    state.config.currency.display(Money(minor))
+    state.config().currency.display(Money(minor))
 }
 
 /// "5 Jan 2026"
@@ -23,7 +23,7 @@ pub fn opt_date(d: Option<NaiveDate>) -> String {
 pub fn when(state: &AppState, rfc3339: &str) -> String {
     chrono::DateTime::parse_from_rfc3339(rfc3339)
         .map(|t| {
-            t.with_timezone(&state.config.timezone)
+            t.with_timezone(&state.config().timezone)
                 .format("%-d %b %Y, %H:%M")
                 .to_string()
         })

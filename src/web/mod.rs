@@ -236,7 +236,7 @@ impl FromRequestParts<AppState> for Visitor {
         };
         let session = match state
             .store
-            .session(token, state.config.session_idle_minutes)
+            .session(token, state.config().session_idle_minutes)
             .await
         {
             Ok(Some(s)) => s,
@@ -276,7 +276,7 @@ impl Visitor {
         };
         use crate::domain::access::Role;
         Chrome {
-            shop: state.config.shop_name.clone(),
+            shop: state.config().shop_name.clone(),
             title: title.to_string(),
             user,
             is_staff: role.is_some(),
@@ -305,7 +305,7 @@ impl Visitor {
 /// The frame for pages seen before signing in.
 pub fn public_chrome(state: &AppState, title: &str, flash: Option<Flash>) -> Chrome {
     Chrome {
-        shop: state.config.shop_name.clone(),
+        shop: state.config().shop_name.clone(),
         title: title.to_string(),
         user: String::new(),
         is_staff: false,

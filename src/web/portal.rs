@@ -7,7 +7,7 @@ use super::{Chrome, Visitor, csrf_refused, error_page, redirect_with, render, st
 use crate::domain::fields::{Email, PaymentMethod, Phone, TextKind};
 use crate::domain::money::Money;
 use crate::http::AppState;
-use crate::http::auth::{CustomerActor, client_of};
+use crate::http::auth::{ClientInfo, CustomerActor};
 use crate::store::auth::Principal;
 use crate::store::customers::CustomerPatch;
 use crate::store::ledger::{IdempotencyKey, LedgerCommand, NewPayment};
@@ -16,7 +16,6 @@ use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -89,9 +88,9 @@ fn upi_link(state: &AppState, upi: &str, amount: i64) -> String {
     format!(
         "upi://pay?pa={}&pn={}&am={}&cu={}&tn={}",
         enc(upi),
-        enc(&state.config.shop_name),
-        state.config.currency.format(Money(amount)),
-        state.config.currency.code(),
+        enc(&state.config().shop_name),
+        state.config().currency.format(Money(amount)),
+        state.config().currency.code(),
         enc("Payment to the shop")
     )
 }
@@ -126,7 +125,7 @@ async fn show_home(
         Ok(c) => c,
         Err(e) => return store_error_page(page, e, "/portal"),
     };
-    let today = state.config.today();
+    let today = state.config().today();
     let dues = state
         .store
         .customer_dues(customer_id)
@@ -140,7 +139,7 @@ async fn show_home(
     let m = |x: i64| money(state, x);
     let owed = c.balance.max(0);
     let qr_minor = qr_amount.filter(|a| *a > 0).unwrap_or(owed);
-    let (qr, upi_id, link) = match (&state.config.upi_id, owed > 0) {
+    let (qr, upi_id, link) = match (&state.config().upi_id, owed > 0) {
         (Some(upi), true) => {
             let link = upi_link(state, upi, qr_minor);
             (qr_svg(&link), upi.clone(), link)
@@ -161,7 +160,7 @@ async fn show_home(
             },
             name: c.name.clone(),
             balance: m(c.balance),
-            balance_plain: state.config.currency.format(Money(owed)),
+            balance_plain: state.config().currency.format(Money(owed)),
             owes: c.balance > 0,
             has_credit: c.balance < 0,
             credit: m(-c.balance),
@@ -196,12 +195,12 @@ async fn show_home(
                 .filter(|p| p.status == "pending")
                 .map(|p| (m(p.amount), p.method.clone(), date(p.paid_on)))
                 .collect(),
-            currency: state.config.currency.code(),
+            currency: state.config().currency.code(),
             methods: PaymentMethod::ALL.iter().map(|m| m.as_str()).collect(),
             form,
             qr,
             qr_amount: m(qr_minor),
-            qr_amount_plain: state.config.currency.format(Money(qr_minor)),
+            qr_amount_plain: state.config().currency.format(Money(qr_minor)),
             upi_id,
             upi_link: link,
             pay_key: crate::domain::access::new_token(),
@@ -218,7 +217,7 @@ async fn home(State(state): State<AppState>, v: Visitor, Query(q): Query<QrQuery
     };
     let qr_amount = q
         .amount
-        .and_then(|a| state.config.currency.parse_positive(&a).ok())
+        .and_then(|a| state.config().currency.parse_positive(&a).ok())
         .map(Money::minor);
     show_home(
         &state,
@@ -258,7 +257,7 @@ async fn pay(State(state): State<AppState>, v: Visitor, Form(f): Form<PayForm>) 
         ("method", &f.method),
         ("reference", &f.reference),
     ]);
-    let amount = match state.config.currency.parse_positive(&f.amount) {
+    let amount = match state.config().currency.parse_positive(&f.amount) {
         Ok(a) => Some(a),
         Err(e) => {
             form.fail("amount", format!("The amount {e}"));
@@ -297,7 +296,7 @@ async fn pay(State(state): State<AppState>, v: Visitor, Form(f): Form<PayForm>) 
             amount,
             method,
             reference,
-            paid_on: state.config.today(),
+            paid_on: state.config().today(),
             advance: false,
             idempotency,
         });
@@ -574,7 +573,7 @@ struct PasswordForm {
 async fn change_password(
     State(state): State<AppState>,
     v: Visitor,
-    parts: PartsOf,
+    ClientInfo(client): ClientInfo,
     Form(f): Form<PasswordForm>,
 ) -> Response {
     let (me, page) = match customer(&state, &v, "Profile", "profile").await {
@@ -584,7 +583,6 @@ async fn change_password(
     if !v.csrf_ok(&f.csrf) {
         return csrf_refused(page);
     }
-    let client = client_of(&parts.0, state.config.trust_proxy);
     let mut form = FormState::default();
     match state
         .store
@@ -633,15 +631,5 @@ async fn close(State(state): State<AppState>, v: Visitor, Form(f): Form<CloseFor
             "Your account is closed. A confirmation is on its way to your email.",
         ),
         Err(e) => store_error_page(page, e, "/portal/profile"),
-    }
-}
-
-/// The request head, for the client address.
-struct PartsOf(Parts);
-
-impl axum::extract::FromRequestParts<AppState> for PartsOf {
-    type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(PartsOf(parts.clone()))
     }
 }

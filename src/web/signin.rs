@@ -2,15 +2,15 @@
 
 use super::{Visitor, public_chrome, read_flash, redirect_with, render, session_cookies};
 use crate::http::AppState;
-use crate::http::auth::client_of;
+use crate::http::auth::ClientInfo;
 use crate::store::auth::{LoginOutcome, Principal, SetPasswordOutcome};
 use askama::Template;
+use axum::Form;
 use axum::Router;
 use axum::extract::{FromRequestParts, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::{Form, http::request::Parts};
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
@@ -81,10 +81,9 @@ struct LoginForm {
 
 async fn login(
     State(state): State<AppState>,
-    parts: LoginParts,
+    ClientInfo(client): ClientInfo,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let client = client_of(&parts.0, state.config.trust_proxy);
     let failed = |message: &str, status: StatusCode| {
         render(
             &LoginPage {
@@ -100,7 +99,7 @@ async fn login(
     if form.username.trim().is_empty() || form.password.is_empty() {
         return failed("Enter your user name and password.", StatusCode::OK);
     }
-    let hours = state.config.session_hours;
+    let hours = state.config().session_hours;
     let outcome = match state
         .store
         .login(&form.username, &form.password, &client, hours)
@@ -131,7 +130,7 @@ async fn login(
                 &session.token,
                 &session.csrf_token,
                 hours,
-                state.config.base_url.starts_with("https://"),
+                state.config().base_url.starts_with("https://"),
             );
             response
         }
@@ -145,16 +144,6 @@ async fn login(
             ),
             StatusCode::OK,
         ),
-    }
-}
-
-/// The request's head, for the client address.
-struct LoginParts(Parts);
-
-impl FromRequestParts<AppState> for LoginParts {
-    type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(LoginParts(parts.clone()))
     }
 }
 
@@ -237,10 +226,9 @@ struct SetPasswordForm {
 
 async fn set_password(
     State(state): State<AppState>,
-    parts: LoginParts,
+    ClientInfo(client): ClientInfo,
     Form(form): Form<SetPasswordForm>,
 ) -> Response {
-    let client = client_of(&parts.0, state.config.trust_proxy);
     let page = |error: Option<String>, field_error: Option<String>, status: StatusCode| {
         render(
             &SetPasswordPage {

@@ -8,7 +8,7 @@ use crate::domain::access::Role;
 use crate::domain::fields::{CustomerName, Email, PaymentMethod, Phone, TextKind, parse_date};
 use crate::domain::money::Money;
 use crate::http::AppState;
-use crate::http::auth::Actor;
+use crate::http::auth::{Actor, ClientInfo};
 use crate::store::activity::ActivityFilter;
 use crate::store::auth::{Principal, SigninFilter};
 use crate::store::customers::{
@@ -60,7 +60,7 @@ pub fn router() -> Router<AppState> {
         .route("/staff", get(staff_page).post(create_staff))
         .route("/staff/{id}/role", post(change_role))
         .route("/staff/{id}/delete", post(delete_staff))
-        .route("/settings", get(settings))
+        .route("/settings", get(settings).post(save_settings))
 }
 
 /// The signed-in staff member with at least `least`, and the page frame;
@@ -186,7 +186,7 @@ async fn dashboard(State(state): State<AppState>, v: Visitor) -> Response {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let d = match state.store.dashboard(state.config.today()).await {
+    let d = match state.store.dashboard(state.config().today()).await {
         Ok(d) => d,
         Err(e) => return store_error_page(page, e, "/"),
     };
@@ -426,7 +426,7 @@ async fn customers(
     } else {
         total
     };
-    let today = state.config.today();
+    let today = state.config().today();
     let rows = list
         .iter()
         .map(|c| CustomerRow {
@@ -495,7 +495,7 @@ async fn customers_csv(
         Err(e) => return store_error_page(page, e, "/customers"),
     };
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let plain = |m: i64| state.config.currency.format(Money(m));
+    let plain = |m: i64| state.config().currency.format(Money(m));
     let _ = writer.write_record([
         "id",
         "username",
@@ -743,8 +743,8 @@ fn parse_customer(state: &AppState, f: &CustomerForm) -> (FormState, Option<NewC
     let notes = opt(&mut form, "notes", &f.notes, text_field(TextKind::Notes));
     let credit_limit = opt(&mut form, "credit_limit", &f.credit_limit, |r| {
         state
-            .config
-            .currency
+            .store
+            .currency()
             .parse_non_negative(r)
             .map_err(|e| format!("Credit limit {e}"))
     });
@@ -832,7 +832,7 @@ async fn edit_customer(
         Ok(c) => c,
         Err(e) => return store_error_page(page, e, "/customers"),
     };
-    let plain = |m: i64| state.config.currency.format(Money(m));
+    let plain = |m: i64| state.config().currency.format(Money(m));
     let form = FormState::with_values(&[
         ("name", &c.name),
         ("phone", c.phone.as_deref().unwrap_or("")),
@@ -1011,7 +1011,7 @@ async fn show_customer(
         Err(e) => return store_error_page(page, e, "/customers"),
     };
     let payments = state.store.customer_payments(id).await.unwrap_or_default();
-    let today = state.config.today();
+    let today = state.config().today();
     let m = |x: i64| money(state, x);
     let voided_dues: Vec<i64> = dues
         .iter()
@@ -1070,7 +1070,7 @@ async fn show_customer(
         address: c.address.clone().unwrap_or_else(|| "—".into()),
         notes: c.notes.clone().unwrap_or_else(|| "—".into()),
         balance: m(c.balance),
-        balance_plain: state.config.currency.format(Money(c.balance.max(0))),
+        balance_plain: state.config().currency.format(Money(c.balance.max(0))),
         owes: c.balance > 0,
         owes_or_credit: c.balance != 0,
         has_credit: c.balance < 0,
@@ -1130,7 +1130,7 @@ async fn show_customer(
             c: card,
             dues: due_rows,
             entries,
-            currency: state.config.currency.code(),
+            currency: state.config().currency.code(),
             methods: PaymentMethod::ALL.iter().map(|m| m.as_str()).collect(),
             open: forms.open,
             due_form: forms.due,
@@ -1199,7 +1199,7 @@ async fn add_due(
         ("description", &f.description),
         ("due_date", &f.due_date),
     ]);
-    let amount = match state.config.currency.parse_positive(&f.amount) {
+    let amount = match state.config().currency.parse_positive(&f.amount) {
         Ok(a) => Some(a),
         Err(e) => {
             form.fail("amount", format!("The amount {e}"));
@@ -1215,7 +1215,7 @@ async fn add_due(
     let due_date = opt(&mut form, "due_date", &f.due_date, |r| {
         parse_date(r).map_err(|e| format!("The due date {e}"))
     });
-    let today = state.config.today();
+    let today = state.config().today();
     if let (Some(amount), true) = (amount, form.is_ok()) {
         let command = LedgerCommand::AddDue(NewDue {
             customer_id: id,
@@ -1291,7 +1291,7 @@ async fn record_payment(
         ("reference", &f.reference),
         ("date", &f.date),
     ]);
-    let amount = match state.config.currency.parse_positive(&f.amount) {
+    let amount = match state.config().currency.parse_positive(&f.amount) {
         Ok(a) => Some(a),
         Err(e) => {
             form.fail("amount", format!("The amount {e}"));
@@ -1311,7 +1311,7 @@ async fn record_payment(
         &f.reference,
         text_field(TextKind::Reference),
     );
-    let today = state.config.today();
+    let today = state.config().today();
     let paid_on = opt(&mut form, "date", &f.date, |r| {
         let d = parse_date(r).map_err(|e| format!("The date {e}"))?;
         if d > today {
@@ -1493,7 +1493,7 @@ async fn reset_credentials(
     State(state): State<AppState>,
     v: Visitor,
     Path(id): Path<String>,
-    head: Head,
+    ClientInfo(client): ClientInfo,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
     let (actor, page) = match staff_form(&state, &v, Role::Staff, &f.csrf).await {
@@ -1508,7 +1508,6 @@ async fn reset_credentials(
             "/customers",
         );
     };
-    let client = crate::http::auth::client_of(&head.0, state.config.trust_proxy);
     let username = match state.store.customer(id).await {
         Ok(c) => c.username,
         Err(e) => return store_error_page(page, e, "/customers"),
@@ -1534,19 +1533,6 @@ async fn reset_credentials(
             ),
         ),
         Err(e) => store_error_page(page, e, &format!("/customers/{id}")),
-    }
-}
-
-/// The request head, for the client address.
-struct Head(axum::http::request::Parts);
-
-impl axum::extract::FromRequestParts<AppState> for Head {
-    type Rejection = std::convert::Infallible;
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(Head(parts.clone()))
     }
 }
 
@@ -1735,7 +1721,7 @@ pub async fn statement_for(
             page,
             name: s.customer.name.clone(),
             back: back.to_string(),
-            printed: date(state.config.today()),
+            printed: date(state.config().today()),
             opening: m(s.opening_balance),
             closing: m(s.closing_balance),
             rows,
@@ -2545,7 +2531,55 @@ async fn delete_staff(
 #[template(path = "settings.html")]
 struct SettingsPage {
     page: Chrome,
-    rows: Vec<(&'static str, String, &'static str)>,
+    form: FormState,
+    policies: Vec<(&'static str, &'static str)>,
+    /// (what, now, variable) for settings that only the environment sets.
+    fixed: Vec<(&'static str, String, &'static str)>,
+}
+
+fn settings_page(state: &AppState, page: Chrome, form: Option<FormState>) -> SettingsPage {
+    let c = state.config();
+    let form = form.unwrap_or_else(|| {
+        let values: Vec<(String, String)> = crate::config::Config::EDITABLE
+            .iter()
+            .map(|k| (k.to_string(), c.setting(k)))
+            .collect();
+        FormState {
+            values: values.into_iter().collect(),
+            ..Default::default()
+        }
+    });
+    SettingsPage {
+        page,
+        form,
+        policies: vec![
+            (
+                "default",
+                "3 days before the due date, on the day, then weekly while overdue",
+            ),
+            ("daily", "Every day while a balance is open"),
+        ],
+        fixed: vec![
+            (
+                "Daily run in this server",
+                if c.scheduler_enabled {
+                    "on".into()
+                } else {
+                    "off".into()
+                },
+                "DUETRACK_SCHEDULER",
+            ),
+            ("Links in emails", c.base_url.clone(), "DUETRACK_BASE_URL"),
+            (
+                "Email",
+                c.smtp
+                    .as_ref()
+                    .map(|s| format!("{}:{}", s.host, s.port))
+                    .unwrap_or_else(|| "no SMTP server: messages are written as .eml files".into()),
+                "SMTP_HOST",
+            ),
+        ],
+    }
 }
 
 async fn settings(State(state): State<AppState>, v: Visitor) -> Response {
@@ -2553,61 +2587,74 @@ async fn settings(State(state): State<AppState>, v: Visitor) -> Response {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let c = &state.config;
-    let policy = match c.reminder_policy {
-        crate::domain::reminders::ReminderPolicy::Daily => {
-            "daily, while a balance is open".to_string()
-        }
-        crate::domain::reminders::ReminderPolicy::Schedule {
-            days_before,
-            repeat_days,
-        } => {
-            format!(
-                "{days_before} days before the due date, on the day, then every {repeat_days} days while overdue"
-            )
-        }
+    let shown = page.flash.is_some();
+    render(&settings_page(&state, page, None), StatusCode::OK, shown)
+}
+
+#[derive(Deserialize)]
+struct SettingsForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    shop_name: String,
+    #[serde(default)]
+    currency: String,
+    #[serde(default)]
+    timezone: String,
+    #[serde(default)]
+    reminder_time: String,
+    #[serde(default)]
+    reminder_policy: String,
+    #[serde(default)]
+    upi_id: String,
+}
+
+async fn save_settings(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(f): Form<SettingsForm>,
+) -> Response {
+    let (actor, page) = match staff_form(&state, &v, Role::Owner, &f.csrf).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
-    let rows = vec![
-        ("Shop name", c.shop_name.clone(), "SHOP_NAME"),
-        (
-            "Currency",
-            format!("{} ({})", c.currency.code(), c.currency.symbol()),
-            "DUETRACK_CURRENCY",
-        ),
-        (
-            "Time zone",
-            c.timezone.name().to_string(),
-            "DUETRACK_TIMEZONE",
-        ),
-        (
-            "Reminder time",
-            c.reminder_time.format("%H:%M").to_string(),
-            "DUETRACK_REMINDER_TIME",
-        ),
-        ("Reminder policy", policy, "DUETRACK_REMINDER_POLICY"),
-        (
-            "Daily run in this server",
-            if c.scheduler_enabled {
-                "on".into()
-            } else {
-                "off".into()
-            },
-            "DUETRACK_SCHEDULER",
-        ),
-        (
-            "UPI id",
-            c.upi_id.clone().unwrap_or_else(|| "not set".into()),
-            "DUETRACK_UPI_ID",
-        ),
-        ("Links in emails", c.base_url.clone(), "DUETRACK_BASE_URL"),
-        (
-            "Email",
-            c.smtp
-                .as_ref()
-                .map(|s| format!("{}:{}", s.host, s.port))
-                .unwrap_or_else(|| "no SMTP server: messages are written as .eml files".into()),
-            "SMTP_HOST",
-        ),
-    ];
-    render(&SettingsPage { page, rows }, StatusCode::OK, false)
+    let changes: Vec<(String, String)> = [
+        ("shop_name", &f.shop_name),
+        ("currency", &f.currency),
+        ("timezone", &f.timezone),
+        ("reminder_time", &f.reminder_time),
+        ("reminder_policy", &f.reminder_policy),
+        ("upi_id", &f.upi_id),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+    .collect();
+    let mut form = FormState {
+        values: changes.iter().cloned().collect(),
+        ..Default::default()
+    };
+    if f.shop_name.trim().is_empty() || f.shop_name.chars().count() > 100 {
+        form.fail("shop_name", "Give the shop a name of up to 100 characters.");
+    } else {
+        match state
+            .store
+            .save_settings(actor.label(), &state.base, &changes)
+            .await
+        {
+            Ok(_) => {
+                return redirect_with("/settings", "ok", "Settings saved. They apply at once.");
+            }
+            Err(e) => form.fail_with(&e),
+        }
+    }
+    let page = Chrome {
+        title: "Settings".into(),
+        active: "settings",
+        ..page
+    };
+    render(
+        &settings_page(&state, page, Some(form)),
+        StatusCode::OK,
+        false,
+    )
 }
