@@ -65,6 +65,7 @@ impl Application {
         let state = AppState {
             store: store.clone(),
             base: config.clone(),
+            counters: Arc::default(),
         };
         Ok(Self {
             listener,

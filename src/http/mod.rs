@@ -12,6 +12,7 @@ pub mod extract;
 pub mod health;
 pub mod ledger;
 pub mod me;
+pub mod metrics;
 pub mod notifications;
 pub mod staff;
 
@@ -34,6 +35,8 @@ pub struct AppState {
     pub store: Store,
     /// The configuration the service started with, before saved settings.
     pub base: Arc<Config>,
+    /// This node's response counters, for `/metrics`.
+    pub counters: Arc<metrics::Counters>,
 }
 
 impl AppState {
@@ -110,6 +113,7 @@ pub fn router(state: AppState) -> Router {
 
     api.merge(docs::router(openapi))
         .merge(crate::web::router())
+        .merge(metrics::router())
         .fallback(|| async {
             ApiError::not_found("there is nothing at this address; see /api/v1/docs")
         })
@@ -154,6 +158,7 @@ async fn security_headers(
             "the request took too long and was stopped; look again before retrying a change",
         ));
     }
+    state.counters.count(response.status().as_u16());
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,

@@ -253,6 +253,52 @@ impl Store {
     }
 }
 
+/// Counts for `/metrics`.
+pub struct OperationalFigures {
+    pub emails: Vec<(String, i64)>,
+    pub pending_payments: i64,
+    pub active_customers: i64,
+    pub deleted_customers: i64,
+}
+
+impl Store {
+    pub async fn operational_figures(&self) -> StoreResult<OperationalFigures> {
+        let mut tx = self.db.read().await?;
+        let mut emails = Vec::new();
+        for status in ["queued", "sending", "sent", "failed"] {
+            emails.push((
+                status.to_string(),
+                tx.scalar(
+                    "SELECT COUNT(*) FROM emails WHERE status = $1",
+                    args![status],
+                )
+                .await?,
+            ));
+        }
+        Ok(OperationalFigures {
+            emails,
+            pending_payments: tx
+                .scalar(
+                    "SELECT COUNT(*) FROM payments WHERE status = 'pending'",
+                    &[],
+                )
+                .await?,
+            active_customers: tx
+                .scalar(
+                    "SELECT COUNT(*) FROM customers WHERE status = 'active'",
+                    &[],
+                )
+                .await?,
+            deleted_customers: tx
+                .scalar(
+                    "SELECT COUNT(*) FROM customers WHERE status = 'deleted'",
+                    &[],
+                )
+                .await?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::months_back;
