@@ -39,7 +39,9 @@ pub fn router() -> Router<AppState> {
         )
         .route("/customers/{id}/statement", get(statement_page))
         .route("/customers/{id}/dues", post(add_due))
+        .route("/customers/{id}/dues/new", get(new_due))
         .route("/customers/{id}/payments", post(record_payment))
+        .route("/customers/{id}/payments/new", get(new_payment))
         .route("/customers/{id}/message", post(send_message))
         .route("/customers/{id}/reminders", post(set_reminders))
         .route("/customers/{id}/reset-credentials", post(reset_credentials))
@@ -932,8 +934,6 @@ struct CustomerCard {
     address: String,
     notes: String,
     balance: String,
-    balance_plain: String,
-    owes: bool,
     owes_or_credit: bool,
     has_credit: bool,
     credit: String,
@@ -942,7 +942,6 @@ struct CustomerCard {
     days_overdue: i64,
     next_due: String,
     credit_limit: String,
-    has_limit: bool,
     has_password: bool,
     paused: bool,
     deleted: bool,
@@ -977,20 +976,13 @@ struct CustomerPage {
     c: CustomerCard,
     dues: Vec<DueRow>,
     entries: Vec<EntryRow>,
-    currency: String,
-    methods: Vec<&'static str>,
     open: &'static str,
-    due_form: FormState,
-    pay_form: FormState,
     msg_form: FormState,
-    pay_key: String,
 }
 
 #[derive(Default)]
 struct Forms {
     open: &'static str,
-    due: FormState,
-    pay: FormState,
     msg: FormState,
 }
 
@@ -1070,8 +1062,6 @@ async fn show_customer(
         address: c.address.clone().unwrap_or_else(|| "—".into()),
         notes: c.notes.clone().unwrap_or_else(|| "—".into()),
         balance: m(c.balance),
-        balance_plain: state.config().currency.format(Money(c.balance.max(0))),
-        owes: c.balance > 0,
         owes_or_credit: c.balance != 0,
         has_credit: c.balance < 0,
         credit: m(-c.balance),
@@ -1083,7 +1073,6 @@ async fn show_customer(
             .map(|d| due_phrase(Some(d), today))
             .unwrap_or_else(|| "—".into()),
         credit_limit: c.credit_limit.map(m).unwrap_or_default(),
-        has_limit: c.credit_limit.is_some(),
         has_password: c.has_password,
         paused: c.reminders_paused,
         deleted: c.status == "deleted",
@@ -1114,10 +1103,6 @@ async fn show_customer(
             },
         })
         .collect();
-    let mut pay_form = forms.pay;
-    if pay_form.value("method").is_empty() {
-        pay_form.values.insert("method".into(), "cash".into());
-    }
     let shown = page.flash.is_some();
     let page = Chrome {
         title: c.name.clone(),
@@ -1130,17 +1115,122 @@ async fn show_customer(
             c: card,
             dues: due_rows,
             entries,
-            currency: state.config().currency.code(),
-            methods: PaymentMethod::ALL.iter().map(|m| m.as_str()).collect(),
             open: forms.open,
-            due_form: forms.due,
-            pay_form,
             msg_form: forms.msg,
-            pay_key: crate::domain::access::new_token(),
         },
         status,
         shown,
     )
+}
+
+#[derive(Template)]
+#[template(path = "entry_form.html")]
+struct EntryPage {
+    page: Chrome,
+    heading: &'static str,
+    action: String,
+    payment: bool,
+    customer: String,
+    customer_id: i64,
+    balance: String,
+    balance_plain: String,
+    owes: bool,
+    has_limit: bool,
+    currency: String,
+    methods: Vec<&'static str>,
+    key: String,
+    form: FormState,
+}
+
+/// The form to add a due (`payment` false) or record a payment.
+async fn entry_page(
+    state: &AppState,
+    page: Chrome,
+    id: i64,
+    payment: bool,
+    form: FormState,
+) -> Response {
+    let c = match state.store.customer(id).await {
+        Ok(c) => c,
+        Err(e) => return store_error_page(page, e, "/customers"),
+    };
+    if c.status == "deleted" {
+        return error_page(
+            page,
+            StatusCode::CONFLICT,
+            "This customer is deleted; restore them first.",
+            &format!("/customers/{id}"),
+        );
+    }
+    let mut form = form;
+    if payment && form.value("method").is_empty() {
+        form.values.insert("method".into(), "cash".into());
+    }
+    let heading = if payment { "Record payment" } else { "Add due" };
+    let currency = state.store.currency();
+    render(
+        &EntryPage {
+            page: Chrome {
+                title: format!("{heading}: {}", c.name),
+                active: "customers",
+                ..page
+            },
+            heading,
+            action: format!(
+                "/customers/{id}/{}",
+                if payment { "payments" } else { "dues" }
+            ),
+            payment,
+            customer: c.name.clone(),
+            customer_id: id,
+            balance: money(state, c.balance),
+            balance_plain: currency.format(Money(c.balance.max(0))),
+            owes: c.balance > 0,
+            has_limit: c.credit_limit.is_some(),
+            currency: currency.code(),
+            methods: PaymentMethod::ALL.iter().map(|m| m.as_str()).collect(),
+            key: crate::domain::access::new_token(),
+            form,
+        },
+        StatusCode::OK,
+        false,
+    )
+}
+
+async fn new_due(State(state): State<AppState>, v: Visitor, Path(id): Path<String>) -> Response {
+    let (_, page) = match staff(&state, &v, Role::Staff, "Add due", "customers").await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Some(id) = id_of(&id) else {
+        return error_page(
+            page,
+            StatusCode::NOT_FOUND,
+            "There is no such customer.",
+            "/customers",
+        );
+    };
+    entry_page(&state, page, id, false, FormState::default()).await
+}
+
+async fn new_payment(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<String>,
+) -> Response {
+    let (_, page) = match staff(&state, &v, Role::Staff, "Record payment", "customers").await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Some(id) = id_of(&id) else {
+        return error_page(
+            page,
+            StatusCode::NOT_FOUND,
+            "There is no such customer.",
+            "/customers",
+        );
+    };
+    entry_page(&state, page, id, true, FormState::default()).await
 }
 
 async fn customer_page(
@@ -1236,18 +1326,7 @@ async fn add_due(
             Err(e) => form.fail_with(&e),
         }
     }
-    show_customer(
-        &state,
-        page,
-        id,
-        Forms {
-            open: "due",
-            due: form,
-            ..Default::default()
-        },
-        StatusCode::OK,
-    )
-    .await
+    entry_page(&state, page, id, false, form).await
 }
 
 #[derive(Deserialize)]
@@ -1359,18 +1438,7 @@ async fn record_payment(
             Err(e) => form.fail_with(&e),
         }
     }
-    show_customer(
-        &state,
-        page,
-        id,
-        Forms {
-            open: "payment",
-            pay: form,
-            ..Default::default()
-        },
-        StatusCode::OK,
-    )
-    .await
+    entry_page(&state, page, id, true, form).await
 }
 
 #[derive(Deserialize)]
@@ -1433,7 +1501,6 @@ async fn send_message(
         Forms {
             open: "message",
             msg: form,
-            ..Default::default()
         },
         StatusCode::OK,
     )
