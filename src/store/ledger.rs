@@ -226,14 +226,21 @@ async fn payment_customer(tx: &mut Tx, payment_id: i64) -> StoreResult<i64> {
         .i64("customer_id")?)
 }
 
-/// Spreads a recorded payment over the customer's open dues, oldest first;
-/// writes the allocations, the dues' paid amounts and what is left unused.
-async fn allocate_to_open_dues(
+/// How a payment will be spread over a customer's open dues, oldest first.
+struct AllocationPlan {
+    /// (due id, amount)
+    slices: Vec<(i64, i64)>,
+    /// What no due needs: kept as credit.
+    left: i64,
+    /// (amount, paid so far) of each open due.
+    dues: HashMap<i64, (i64, i64)>,
+}
+
+async fn plan_allocation(
     tx: &mut Tx,
     customer_id: i64,
-    payment_id: i64,
     amount: i64,
-) -> StoreResult<(Vec<(i64, i64)>, i64)> {
+) -> StoreResult<AllocationPlan> {
     let open = tx
         .fetch_all(
             "SELECT id, amount, paid FROM dues WHERE customer_id = $1 AND status IN ('open', 'partial')
@@ -242,18 +249,23 @@ async fn allocate_to_open_dues(
         )
         .await?;
     let mut open_dues = Vec::with_capacity(open.len());
-    let mut due_amounts = HashMap::new();
+    let mut dues = HashMap::new();
     for row in &open {
         let (id, due_amount, paid) = (row.i64("id")?, row.i64("amount")?, row.i64("paid")?);
-        due_amounts.insert(id, (due_amount, paid));
+        dues.insert(id, (due_amount, paid));
         open_dues.push(OpenDue {
             id,
             outstanding: due_amount - paid,
         });
     }
     let (slices, left) = allocate(amount, &open_dues);
-    for (due_id, take) in &slices {
-        let (due_amount, paid) = due_amounts[due_id];
+    Ok(AllocationPlan { slices, left, dues })
+}
+
+/// Writes a plan's allocations and the dues' new paid amounts.
+async fn write_allocation(tx: &mut Tx, payment_id: i64, plan: &AllocationPlan) -> StoreResult<()> {
+    for (due_id, take) in &plan.slices {
+        let (due_amount, paid) = plan.dues[due_id];
         tx.execute(
             "INSERT INTO allocations (payment_id, due_id, amount) VALUES ($1, $2, $3)",
             args![payment_id, *due_id, *take],
@@ -269,12 +281,7 @@ async fn allocate_to_open_dues(
         )
         .await?;
     }
-    tx.execute(
-        "UPDATE payments SET unallocated = $1 WHERE id = $2",
-        args![left, payment_id],
-    )
-    .await?;
-    Ok((slices, left))
+    Ok(())
 }
 
 /// Moves the balance kept on the customer's row and recomputes the next
@@ -592,10 +599,11 @@ impl Store {
         let amount = new.amount.minor();
         self.check_not_overpaid(amount, customer.balance, new.advance)?;
         let balance_after = customer.balance.checked_sub(amount).ok_or_else(too_large)?;
+        let plan = plan_allocation(tx, new.customer_id, amount).await?;
         let row = tx
             .fetch_one(
                 "INSERT INTO payments (customer_id, amount, unallocated, method, reference, paid_on, is_advance, status, balance_after, recorded_by, created_at)
-                 VALUES ($1, $2, $2, $3, $4, $5, $6, 'recorded', $7, $8, $9) RETURNING id",
+                 VALUES ($1, $2, $10, $3, $4, $5, $6, 'recorded', $7, $8, $9) RETURNING id",
                 args![
                     new.customer_id,
                     amount,
@@ -605,12 +613,14 @@ impl Store {
                     i64::from(new.advance),
                     balance_after,
                     actor,
-                    now_text()
+                    now_text(),
+                    plan.left
                 ],
             )
             .await?;
         let payment_id = row.i64("id")?;
-        let (slices, left) = allocate_to_open_dues(tx, new.customer_id, payment_id, amount).await?;
+        write_allocation(tx, payment_id, &plan).await?;
+        let (slices, left) = (plan.slices, plan.left);
         let balance = move_balance(tx, new.customer_id, 0, amount).await?;
         debug_assert_eq!(balance, balance_after);
         let payment = load_payment(tx, payment_id).await?;
@@ -723,13 +733,15 @@ impl Store {
             .checked_sub(pending.amount)
             .ok_or_else(too_large)?;
         let now = now_text();
+        let plan = plan_allocation(tx, customer_id, pending.amount).await?;
         tx.execute(
-            "UPDATE payments SET status = 'recorded', is_advance = $1, balance_after = $2, recorded_by = $3, decided_by = $3, decided_at = $4 WHERE id = $5",
-            args![i64::from(advance), balance_after, actor, now, payment_id],
+            "UPDATE payments SET status = 'recorded', is_advance = $1, balance_after = $2, recorded_by = $3, decided_by = $3,
+             decided_at = $4, unallocated = $6 WHERE id = $5",
+            args![i64::from(advance), balance_after, actor, now, payment_id, plan.left],
         )
         .await?;
-        let (slices, _) =
-            allocate_to_open_dues(tx, customer_id, payment_id, pending.amount).await?;
+        write_allocation(tx, payment_id, &plan).await?;
+        let slices = plan.slices;
         let balance = move_balance(tx, customer_id, 0, pending.amount).await?;
         let payment = load_payment(tx, payment_id).await?;
         activity::record(
