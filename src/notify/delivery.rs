@@ -111,6 +111,10 @@ impl Mailer {
     pub async fn deliver_batch(&self, store: &Store) -> anyhow::Result<usize> {
         match &self.transport {
             Some(transport) => {
+                // A cheap read first: claiming is a write.
+                if !store.emails_ready().await? {
+                    return Ok(0);
+                }
                 let batch = store.claim_emails(BATCH, CLAIM_SECONDS).await?;
                 for email in &batch {
                     self.send_one(store, transport, email).await?;

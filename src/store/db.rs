@@ -95,16 +95,16 @@ impl Db {
         Ok(match self {
             // IMMEDIATE takes the write lock now, so a read-then-write cannot
             // fail half-way on a lock held by another process.
-            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Db::Sqlite { write, .. } => Tx::sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => Tx::postgres(pool.begin().await?),
         })
     }
 
     /// Starts a read-only transaction that sees one consistent snapshot.
     pub async fn read(&self) -> Result<Tx, DbError> {
         Ok(match self {
-            Db::Sqlite { read, .. } => Tx::Sqlite(read.begin().await?),
-            Db::Postgres(pool) => Tx::Postgres(
+            Db::Sqlite { read, .. } => Tx::sqlite(read.begin().await?),
+            Db::Postgres(pool) => Tx::postgres(
                 pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                     .await?,
             ),
@@ -238,9 +238,32 @@ impl Row {
 }
 
 /// An open transaction on either backend.
-pub enum Tx {
+pub struct Tx {
+    inner: Conn,
+    /// Set when the transaction queued an email, so that delivery can be
+    /// woken once it commits (and not for every write).
+    pub queued_email: bool,
+}
+
+enum Conn {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    fn sqlite(tx: Transaction<'static, Sqlite>) -> Self {
+        Tx {
+            inner: Conn::Sqlite(tx),
+            queued_email: false,
+        }
+    }
+
+    fn postgres(tx: Transaction<'static, Postgres>) -> Self {
+        Tx {
+            inner: Conn::Postgres(tx),
+            queued_email: false,
+        }
+    }
 }
 
 macro_rules! bind_all {
@@ -258,20 +281,20 @@ macro_rules! bind_all {
 
 impl Tx {
     pub fn backend(&self) -> Backend {
-        match self {
-            Tx::Sqlite(_) => Backend::Sqlite,
-            Tx::Postgres(_) => Backend::Postgres,
+        match self.inner {
+            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Postgres(_) => Backend::Postgres,
         }
     }
 
     /// Runs a statement; returns the number of rows it changed.
     pub async fn execute(&mut self, sql: &str, args: &[Arg]) -> Result<u64, DbError> {
-        Ok(match self {
-            Tx::Sqlite(tx) => bind_all!(sqlx::query(sql), args)
+        Ok(match &mut self.inner {
+            Conn::Sqlite(tx) => bind_all!(sqlx::query(sql), args)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected(),
-            Tx::Postgres(tx) => bind_all!(sqlx::query(sql), args)
+            Conn::Postgres(tx) => bind_all!(sqlx::query(sql), args)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected(),
@@ -279,14 +302,14 @@ impl Tx {
     }
 
     pub async fn fetch_all(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<Row>, DbError> {
-        Ok(match self {
-            Tx::Sqlite(tx) => bind_all!(sqlx::query(sql), args)
+        Ok(match &mut self.inner {
+            Conn::Sqlite(tx) => bind_all!(sqlx::query(sql), args)
                 .fetch_all(&mut **tx)
                 .await?
                 .into_iter()
                 .map(Row::Sqlite)
                 .collect(),
-            Tx::Postgres(tx) => bind_all!(sqlx::query(sql), args)
+            Conn::Postgres(tx) => bind_all!(sqlx::query(sql), args)
                 .fetch_all(&mut **tx)
                 .await?
                 .into_iter()
@@ -300,12 +323,12 @@ impl Tx {
         sql: &str,
         args: &[Arg],
     ) -> Result<Option<Row>, DbError> {
-        Ok(match self {
-            Tx::Sqlite(tx) => bind_all!(sqlx::query(sql), args)
+        Ok(match &mut self.inner {
+            Conn::Sqlite(tx) => bind_all!(sqlx::query(sql), args)
                 .fetch_optional(&mut **tx)
                 .await?
                 .map(Row::Sqlite),
-            Tx::Postgres(tx) => bind_all!(sqlx::query(sql), args)
+            Conn::Postgres(tx) => bind_all!(sqlx::query(sql), args)
                 .fetch_optional(&mut **tx)
                 .await?
                 .map(Row::Postgres),
@@ -328,9 +351,9 @@ impl Tx {
     }
 
     pub async fn commit(self) -> Result<(), DbError> {
-        match self {
-            Tx::Sqlite(tx) => tx.commit().await,
-            Tx::Postgres(tx) => tx.commit().await,
+        match self.inner {
+            Conn::Sqlite(tx) => tx.commit().await,
+            Conn::Postgres(tx) => tx.commit().await,
         }
     }
 }

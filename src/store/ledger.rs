@@ -386,14 +386,9 @@ impl Store {
                 replayed: false,
             },
         };
+        let wake = tx.queued_email;
         tx.commit().await?;
-        if matches!(
-            outcome,
-            LedgerOutcome::Payment {
-                replayed: false,
-                ..
-            }
-        ) {
+        if wake {
             self.email_queued();
         }
         Ok(outcome)

@@ -40,6 +40,9 @@ pub async fn enqueue(tx: &mut Tx, email: NewEmail) -> Result<Option<i64>, DbErro
             ],
         )
         .await?;
+    if row.is_some() {
+        tx.queued_email = true;
+    }
     row.map(|r| r.i64("id")).transpose()
 }
 
