@@ -11,8 +11,8 @@ pub fn bars(
     label_every: usize,
     describe: impl Fn(i64) -> String,
 ) -> String {
-    let width = 600.0;
-    let height = 180.0;
+    let width = 420.0;
+    let height = 170.0;
     let top = 10.0;
     let bottom = 24.0;
     let n = points.len().max(1) as f64;
@@ -116,7 +116,7 @@ mod tests {
             |a| a.to_string(),
         );
         assert!(svg.contains("&lt;a&gt;"));
-        assert!(svg.contains("height=\"146.0\""), "{svg}");
+        assert!(svg.contains("height=\"136.0\""), "{svg}");
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
     }
 

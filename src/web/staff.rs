@@ -178,6 +178,12 @@ fn describe_action(action: &str) -> String {
         "reminder.queued" => "Reminder sent",
         "notification.queued" => "Message sent",
         "staff.created" => "Staff account created",
+        "staff.updated" => "Staff account changed",
+        "staff.deleted" => "Staff account deleted",
+        "customer.password_set" => "Customer chose a password",
+        "customer.credentials_reset" => "Reset link sent",
+        "password.changed" => "Password changed",
+        "settings.changed" => "Settings changed",
         other => other,
     }
     .to_string()
@@ -313,6 +319,7 @@ struct CustomerRow {
     overdue: String,
     days_overdue: i64,
     next_due: String,
+    next_due_phrase: String,
     state: &'static str,
 }
 
@@ -442,10 +449,11 @@ async fn customers(
             balance: money(&state, c.balance),
             overdue: money(&state, c.overdue),
             days_overdue: c.days_overdue,
-            next_due: c
+            next_due: opt_date(c.next_due_date),
+            next_due_phrase: c
                 .next_due_date
                 .map(|d| due_phrase(Some(d), today))
-                .unwrap_or_else(|| "—".into()),
+                .unwrap_or_default(),
             state: state_of(c),
         })
         .collect();
@@ -941,6 +949,7 @@ struct CustomerCard {
     is_overdue: bool,
     days_overdue: i64,
     next_due: String,
+    next_due_phrase: String,
     credit_limit: String,
     has_password: bool,
     paused: bool,
@@ -1068,10 +1077,11 @@ async fn show_customer(
         overdue: m(c.overdue),
         is_overdue: c.overdue > 0,
         days_overdue: c.days_overdue,
-        next_due: c
+        next_due: opt_date(c.next_due_date),
+        next_due_phrase: c
             .next_due_date
             .map(|d| due_phrase(Some(d), today))
-            .unwrap_or_else(|| "—".into()),
+            .unwrap_or_default(),
         credit_limit: c.credit_limit.map(m).unwrap_or_default(),
         has_password: c.has_password,
         paused: c.reminders_paused,
