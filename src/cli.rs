@@ -25,6 +25,11 @@ pub enum Command {
     Migrate,
     /// Check that every balance equals its ledger, allocations add up and the activity log's hash chain is intact.
     Verify,
+    /// Manage staff accounts from the server's console (for example when the owner's password is lost).
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
     /// Run the daily reminders and digest now (safe while the server runs; a second run for a date sends nothing new).
     Remind {
         /// Print who would be reminded and why; send nothing.
@@ -33,5 +38,26 @@ pub enum Command {
         /// The day to run for, YYYY-MM-DD (default: today in DUETRACK_TIMEZONE).
         #[arg(long)]
         date: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminAction {
+    /// Set a new password for a staff account and end its sessions; without --password one is generated and printed once.
+    ResetPassword {
+        username: String,
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Create a staff account; without --password one is generated and printed once.
+    CreateStaff {
+        username: String,
+        /// owner, admin or staff
+        #[arg(long, default_value = "staff")]
+        role: String,
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
     },
 }

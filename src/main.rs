@@ -2,7 +2,7 @@
 //! checks the configuration and runs the chosen command.
 
 use clap::Parser;
-use duetrack::cli::{Cli, Command};
+use duetrack::cli::{AdminAction, Cli, Command};
 use duetrack::config::Config;
 use duetrack::startup::{Application, open_store, shutdown_signal};
 use std::process::ExitCode;
@@ -65,6 +65,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Remind { dry_run, date } => remind(config, dry_run, date).await,
+        Command::Admin { action } => admin(config, action).await,
         Command::Verify => {
             let store = open_store(&config).await?;
             let report = store.verify().await?;
@@ -160,6 +161,116 @@ async fn remind(config: Config, dry_run: bool, date: Option<String>) -> anyhow::
             "No SMTP server is configured: {delivered} message(s) written to {}.",
             mailer.outbox_dir().display()
         );
+    }
+    store.db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Staff accounts from the console. Acts as the owner, logged as "console".
+async fn admin(config: Config, action: AdminAction) -> anyhow::Result<ExitCode> {
+    use duetrack::domain::access::{self, Role};
+    use duetrack::store::staff::{NewStaff, StaffPatch};
+    let store = open_store(&config).await?;
+    let choose = |given: Option<String>, username: &str| -> Result<(String, bool), String> {
+        match given {
+            Some(p) => access::check_new_password(&p, username)
+                .map(|()| (p, false))
+                .map_err(|why| format!("the password {why}")),
+            None => Ok((access::generate_password(), true)),
+        }
+    };
+    let outcome = match action {
+        AdminAction::ResetPassword { username, password } => {
+            let (password, generated) = match choose(password, &username) {
+                Ok(x) => x,
+                Err(e) => {
+                    eprintln!("duetrack: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let member =
+                store.list_staff().await?.into_iter().find(|m| {
+                    m.username.eq_ignore_ascii_case(&username) && m.disabled_at.is_none()
+                });
+            let Some(member) = member else {
+                eprintln!("duetrack: there is no active staff account named {username}");
+                return Ok(ExitCode::from(1));
+            };
+            store
+                .update_staff(
+                    "console",
+                    Role::Owner,
+                    member.id,
+                    StaffPatch {
+                        password: Some(password.clone()),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            println!(
+                "The password of {} is changed and its sessions have ended.",
+                member.username
+            );
+            generated.then_some(password)
+        }
+        AdminAction::CreateStaff {
+            username,
+            role,
+            password,
+            email,
+        } => {
+            let Some(role) = Role::parse(&role) else {
+                eprintln!("duetrack: --role: '{role}' is not owner, admin or staff");
+                return Ok(ExitCode::from(2));
+            };
+            let username = match access::check_username(&username) {
+                Ok(u) => u,
+                Err(e) => {
+                    eprintln!("duetrack: the user name: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let (password, generated) = match choose(password, &username) {
+                Ok(x) => x,
+                Err(e) => {
+                    eprintln!("duetrack: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let email = match email
+                .map(|e| duetrack::domain::fields::Email::parse(&e))
+                .transpose()
+            {
+                Ok(e) => e.map(|e| e.as_str().to_string()),
+                Err(e) => {
+                    eprintln!("duetrack: --email {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            match store
+                .create_staff(
+                    "console",
+                    Role::Owner,
+                    NewStaff {
+                        username: username.clone(),
+                        password: password.clone(),
+                        role,
+                        email,
+                    },
+                )
+                .await
+            {
+                Ok(m) => println!("Created {} ({}).", m.username, m.role.as_str()),
+                Err(e) => {
+                    eprintln!("duetrack: {e}");
+                    return Ok(ExitCode::from(1));
+                }
+            }
+            generated.then_some(password)
+        }
+    };
+    if let Some(password) = outcome {
+        println!("  password: {password}\n  Keep it now: it will not be shown again.");
     }
     store.db.close().await;
     Ok(ExitCode::SUCCESS)

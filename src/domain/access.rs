@@ -113,6 +113,20 @@ pub fn verify_any(password: &str, stored: &str) -> bool {
     }
 }
 
+/// A staff user name: 1 to 64 letters, digits, dots, dashes or underscores.
+pub fn check_username(raw: &str) -> Result<String, String> {
+    let name = raw.trim();
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        return Err("use 1 to 64 letters, digits, dots, dashes or underscores".to_string());
+    }
+    Ok(name.to_string())
+}
+
 /// The shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 8;
 

@@ -62,19 +62,6 @@ fn parse_role(checks: &mut Checks, raw: &str) -> Option<Role> {
     role
 }
 
-fn check_username(raw: &str) -> Result<String, String> {
-    let name = raw.trim();
-    if name.is_empty()
-        || name.len() > 64
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-    {
-        return Err("use 1 to 64 letters, digits, dots, dashes or underscores".to_string());
-    }
-    Ok(name.to_string())
-}
-
 /// Creates a staff account.
 #[utoipa::path(post, path = "/api/v1/staff", tag = "staff", security(("bearer" = ["admin"])), request_body = CreateStaff, responses(
     (status = 201, body = StaffMember),
@@ -88,7 +75,7 @@ async fn create_staff(
     ApiJson(body): ApiJson<CreateStaff>,
 ) -> ApiResult<(StatusCode, Json<StaffMember>)> {
     let mut checks = Checks::default();
-    let username = checks.field("username", check_username(&body.username));
+    let username = checks.field("username", access::check_username(&body.username));
     let role = parse_role(&mut checks, &body.role);
     if let Err(why) = access::check_new_password(&body.password, body.username.trim()) {
         checks.fail("password", format!("the password {why}"));

@@ -268,8 +268,64 @@ async fn a_generated_owner_password_is_printed_once(backend: Backend) {
 
 crate::on_both_backends!(
     a_restart_keeps_everything_and_verify_checks_it,
-    a_generated_owner_password_is_printed_once
+    a_generated_owner_password_is_printed_once,
+    a_lost_owner_password_is_reset_from_the_console
 );
+
+async fn a_lost_owner_password_is_reset_from_the_console(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let env = database_env(backend, dir.path()).await;
+    // First start: the owner is created with a password printed once, then lost.
+    Server::start(dir.path(), &env).await.stop();
+    let reset = run(dir.path(), &env, &["admin", "reset-password", "admin"]);
+    let out = String::from_utf8_lossy(&reset.stdout);
+    assert!(reset.status.success(), "{out}");
+    let password = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("password:"))
+        .map(|p| p.trim().to_string())
+        .expect("a new password is printed");
+    let weak = run(
+        dir.path(),
+        &env,
+        &["admin", "create-staff", "clerk", "--password", "123"],
+    );
+    assert_eq!(weak.status.code(), Some(2), "weak passwords are refused");
+    let made = run(
+        dir.path(),
+        &env,
+        &[
+            "admin",
+            "create-staff",
+            "clerk",
+            "--role",
+            "admin",
+            "--password",
+            "ledger-lamp-8812",
+        ],
+    );
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let server = Server::start(dir.path(), &env).await;
+    assert!(
+        login(&server.base, &password).await.is_some(),
+        "the owner signs in with the new password"
+    );
+    let clerk = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&json!({"username": "clerk", "password": "ledger-lamp-8812"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        clerk.json::<serde_json::Value>().await.unwrap()["role"],
+        "admin"
+    );
+    server.stop();
+}
 
 #[test]
 fn a_wrong_setting_stops_start_up_naming_the_variable() {
