@@ -116,7 +116,7 @@ export async function shot(page, name) {
 
 export async function signIn(page, base, username, password) {
   await page.goto(`${base}/login`);
-  await page.getByLabel("User name or email").fill(username);
+  await page.getByLabel("Username or email").fill(username);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
 }

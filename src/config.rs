@@ -356,20 +356,20 @@ impl Config {
             first_delay_seconds: number(
                 "DUETRACK_EMAIL_RETRY_SECONDS",
                 &raw.email_retry_seconds,
-                15,
+                10,
                 (1, 3600),
             )?,
             max_delay_seconds: number(
                 "DUETRACK_EMAIL_RETRY_MAX_SECONDS",
                 &raw.email_retry_max_seconds,
-                3600,
+                60,
                 (1, 86_400),
             )?,
             max_attempts: number(
                 "DUETRACK_EMAIL_MAX_ATTEMPTS",
                 &raw.email_max_attempts,
-                12,
-                (1, 100),
+                1440,
+                (1, 100_000),
             )?,
         };
 

@@ -97,7 +97,7 @@ async fn login(
         )
     };
     if form.username.trim().is_empty() || form.password.is_empty() {
-        return failed("Enter your user name and password.", StatusCode::OK);
+        return failed("Enter your username and password.", StatusCode::OK);
     }
     let hours = state.config().session_hours;
     let outcome = match state
@@ -134,9 +134,7 @@ async fn login(
             );
             response
         }
-        LoginOutcome::Refused => {
-            failed("That user name and password do not match.", StatusCode::OK)
-        }
+        LoginOutcome::Refused => failed("That username and password do not match.", StatusCode::OK),
         LoginOutcome::Throttled(seconds) => failed(
             &format!(
                 "Too many failed attempts. Try again in {} minute(s).",

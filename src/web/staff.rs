@@ -2191,7 +2191,7 @@ async fn activity(
             intro: "Every change, who made it and when. Each entry is chained to the one before it; `duetrack verify` checks the chain.".into(),
             columns: vec!["When", "Who", "What", "Record", "Change"],
             rows,
-            filter_label: "Who (user name)".into(),
+            filter_label: "Who (username)".into(),
             filter_name: "q".into(),
             filter_value: q.q.clone().unwrap_or_default(),
             options: [("", "Everything"), ("customer", "Customers"), ("due", "Dues"), ("payment", "Payments"), ("staff", "Staff"), ("notification", "Messages")]
