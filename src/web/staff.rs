@@ -314,7 +314,8 @@ struct ListQuery {
 struct CustomerRow {
     id: i64,
     name: String,
-    contact: String,
+    phone: String,
+    email: String,
     balance: String,
     overdue: String,
     days_overdue: i64,
@@ -334,6 +335,8 @@ struct CustomersPage {
     category: String,
     deleted: bool,
     overdue: bool,
+    /// Any filter besides the search is set.
+    filtered: bool,
     sort: String,
     sorts: Vec<(&'static str, &'static str)>,
     query: String,
@@ -441,11 +444,8 @@ async fn customers(
         .map(|c| CustomerRow {
             id: c.id,
             name: c.name.clone(),
-            contact: [c.phone.clone(), c.email.clone()]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" · "),
+            phone: c.phone.clone().unwrap_or_default(),
+            email: c.email.clone().unwrap_or_default(),
             balance: money(&state, c.balance),
             overdue: money(&state, c.overdue),
             days_overdue: c.days_overdue,
@@ -469,6 +469,12 @@ async fn customers(
             category: q.category.clone().unwrap_or_default(),
             deleted: q.status.as_deref() == Some("deleted"),
             overdue: q.overdue.as_deref() == Some("true"),
+            filtered: q.status.as_deref() == Some("deleted")
+                || q.overdue.as_deref() == Some("true")
+                || q.category.as_deref().is_some_and(|c| !c.is_empty())
+                || q.sort
+                    .as_deref()
+                    .is_some_and(|s| !s.is_empty() && s != "name"),
             sort: q.sort.clone().unwrap_or_else(|| "name".into()),
             sorts: vec![
                 ("name", "Name"),
