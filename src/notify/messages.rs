@@ -267,7 +267,7 @@ fn how_to_pay(ctx: &MailContext, amount: i64) -> (String, String) {
 }
 
 /// Percent-encodes a value for a URL query.
-fn percent(text: &str) -> String {
+pub fn percent(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {

@@ -116,17 +116,7 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b' ' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect::<String>()
-        .replace(' ', "%20")
-}
+use crate::notify::messages::percent as percent_encode;
 
 /// Where to go after a form: back to a page, with a message.
 pub fn redirect_with(to: &str, kind: &str, text: &str) -> Response {
