@@ -832,17 +832,9 @@ async fn edit_customer(
     v: Visitor,
     Path(id): Path<String>,
 ) -> Response {
-    let (_, page) = match staff(&state, &v, Role::Admin, "Edit customer", "customers").await {
+    let (page, id) = match customer_frame(&state, &v, Role::Admin, "Edit customer", &id).await {
         Ok(x) => x,
         Err(r) => return r,
-    };
-    let Some(id) = id_of(&id) else {
-        return error_page(
-            page,
-            StatusCode::NOT_FOUND,
-            "There is no such customer.",
-            "/customers",
-        );
     };
     let c = match state.store.customer(id).await {
         Ok(c) => c,
@@ -1213,20 +1205,32 @@ async fn entry_page(
     )
 }
 
-async fn new_due(State(state): State<AppState>, v: Visitor, Path(id): Path<String>) -> Response {
-    let (_, page) = match staff(&state, &v, Role::Staff, "Add due", "customers").await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Some(id) = id_of(&id) else {
-        return error_page(
+/// A staff page about one customer: the frame and the customer's id, or
+/// the page that says why not.
+async fn customer_frame(
+    state: &AppState,
+    v: &Visitor,
+    least: Role,
+    title: &str,
+    raw_id: &str,
+) -> Result<(Chrome, i64), Response> {
+    let (_, page) = staff(state, v, least, title, "customers").await?;
+    match id_of(raw_id) {
+        Some(id) => Ok((page, id)),
+        None => Err(error_page(
             page,
             StatusCode::NOT_FOUND,
             "There is no such customer.",
             "/customers",
-        );
-    };
-    entry_page(&state, page, id, false, FormState::default()).await
+        )),
+    }
+}
+
+async fn new_due(State(state): State<AppState>, v: Visitor, Path(id): Path<String>) -> Response {
+    match customer_frame(&state, &v, Role::Staff, "Add due", &id).await {
+        Ok((page, id)) => entry_page(&state, page, id, false, FormState::default()).await,
+        Err(r) => r,
+    }
 }
 
 async fn new_payment(
@@ -1234,19 +1238,10 @@ async fn new_payment(
     v: Visitor,
     Path(id): Path<String>,
 ) -> Response {
-    let (_, page) = match staff(&state, &v, Role::Staff, "Record payment", "customers").await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Some(id) = id_of(&id) else {
-        return error_page(
-            page,
-            StatusCode::NOT_FOUND,
-            "There is no such customer.",
-            "/customers",
-        );
-    };
-    entry_page(&state, page, id, true, FormState::default()).await
+    match customer_frame(&state, &v, Role::Staff, "Record payment", &id).await {
+        Ok((page, id)) => entry_page(&state, page, id, true, FormState::default()).await,
+        Err(r) => r,
+    }
 }
 
 async fn customer_page(
@@ -1254,19 +1249,10 @@ async fn customer_page(
     v: Visitor,
     Path(id): Path<String>,
 ) -> Response {
-    let (_, page) = match staff(&state, &v, Role::Staff, "Customer", "customers").await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Some(id) = id_of(&id) else {
-        return error_page(
-            page,
-            StatusCode::NOT_FOUND,
-            "There is no such customer.",
-            "/customers",
-        );
-    };
-    show_customer(&state, page, id, Forms::default(), StatusCode::OK).await
+    match customer_frame(&state, &v, Role::Staff, "Customer", &id).await {
+        Ok((page, id)) => show_customer(&state, page, id, Forms::default(), StatusCode::OK).await,
+        Err(r) => r,
+    }
 }
 
 #[derive(Deserialize)]
@@ -1819,19 +1805,10 @@ async fn statement_page(
     v: Visitor,
     Path(id): Path<String>,
 ) -> Response {
-    let (_, page) = match staff(&state, &v, Role::Staff, "Statement", "customers").await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Some(id) = id_of(&id) else {
-        return error_page(
-            page,
-            StatusCode::NOT_FOUND,
-            "There is no such customer.",
-            "/customers",
-        );
-    };
-    statement_for(&state, page, id, &format!("/customers/{id}")).await
+    match customer_frame(&state, &v, Role::Staff, "Statement", &id).await {
+        Ok((page, id)) => statement_for(&state, page, id, &format!("/customers/{id}")).await,
+        Err(r) => r,
+    }
 }
 
 // ----------------------------------------------------------- pending payments

@@ -56,6 +56,30 @@ async fn token_from_outbox(app: &TestApp, email: &str) -> String {
     panic!("no link was written for {email}");
 }
 
+/// The token of the one-time link in a message.
+fn link_token(mail: &crate::smtp::Received) -> String {
+    let after = mail
+        .text
+        .split("token=")
+        .nth(1)
+        .expect("the message carries a link");
+    after
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Completes a one-time link with `password`.
+async fn choose_password(app: &TestApp, token: &str, password: &str) -> Reply {
+    app.send(
+        app.client
+            .post(app.url("/api/v1/auth/set-password"))
+            .json(&json!({"token": token, "password": password})),
+    )
+    .await
+}
+
 /// A customer who has set a password; returns (id, token).
 async fn signed_in_customer(app: &TestApp, name: &str, email: &str, owes: &str) -> (i64, String) {
     let id = app
@@ -323,22 +347,10 @@ async fn a_customer_pays_part_and_staff_confirm_it(backend: Backend) {
         .unwrap();
     app.add_due(c, json!({"amount": "1000"})).await.ok(201);
     let invitation = smtp.wait_for(1).await;
-    let token = invitation[0]
-        .text
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
-    app.send(
-        app.client
-            .post(app.url("/api/v1/auth/set-password"))
-            .json(&json!({"token": token, "password": "saffron and salt"})),
-    )
-    .await
-    .ok(200);
+    let token = link_token(&invitation[0]);
+    choose_password(&app, &token, "saffron and salt")
+        .await
+        .ok(200);
     let devi = app.login("devi", "saffron and salt").await.unwrap();
 
     let too_much = as_who(
@@ -405,22 +417,10 @@ async fn a_rejected_payment_leaves_the_balance_and_tells_the_customer(backend: B
         .as_i64()
         .unwrap();
     app.add_due(c, json!({"amount": "500"})).await.ok(201);
-    let token = smtp.wait_for(1).await[0]
-        .text
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
-    app.send(
-        app.client
-            .post(app.url("/api/v1/auth/set-password"))
-            .json(&json!({"token": token, "password": "monsoon evening tea"})),
-    )
-    .await
-    .ok(200);
+    let token = link_token(&smtp.wait_for(1).await[0]);
+    choose_password(&app, &token, "monsoon evening tea")
+        .await
+        .ok(200);
     let esha = app
         .login("esha@example.com", "monsoon evening tea")
         .await
@@ -645,22 +645,10 @@ async fn an_account_is_closed_only_at_zero_balance(backend: Backend) {
         .as_i64()
         .unwrap();
     app.add_due(c, json!({"amount": "250"})).await.ok(201);
-    let token = smtp.wait_for(1).await[0]
-        .text
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
-    app.send(
-        app.client
-            .post(app.url("/api/v1/auth/set-password"))
-            .json(&json!({"token": token, "password": "jasmine on the gate"})),
-    )
-    .await
-    .ok(200);
+    let token = link_token(&smtp.wait_for(1).await[0]);
+    choose_password(&app, &token, "jasmine on the gate")
+        .await
+        .ok(200);
     let hema = app.login("hema", "jasmine on the gate").await.unwrap();
     let refused = as_who(&app, Some(&hema), "delete", "/api/v1/me", json!(null)).await;
     let problem = refused.problem(409);
