@@ -142,44 +142,16 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> StoreResult<(Vec<ActivityEntry>, i64)> {
-        let mut conditions = Vec::new();
-        let mut values = Vec::new();
-        let mut add = |sql: &str, value: &Option<String>| {
-            if let Some(v) = value {
-                values.push(super::db::Arg::from(v.clone()));
-                conditions.push(format!("{sql} ${}", values.len()));
-            }
-        };
-        add("entity_type =", &filter.entity_type);
-        add("entity_id =", &filter.entity_id);
-        add("actor =", &filter.actor);
-        add("action =", &filter.action);
-        add("at >=", &filter.from);
-        add("at <", &filter.to);
-        let where_clause = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
-        };
+        let mut where_ = super::db::Filter::default();
+        where_.add("entity_type =", filter.entity_type.clone());
+        where_.add("entity_id =", filter.entity_id.clone());
+        where_.add("actor =", filter.actor.clone());
+        where_.add("action =", filter.action.clone());
+        where_.add("at >=", filter.from.clone());
+        where_.add("at <", filter.to.clone());
         let mut tx = self.db.read().await?;
-        let total = tx
-            .scalar(
-                &format!("SELECT COUNT(*) FROM activity_log {where_clause}"),
-                &values,
-            )
-            .await?;
-        let n = values.len();
-        values.push(limit.into());
-        values.push(offset.into());
-        let rows = tx
-            .fetch_all(
-                &format!(
-                    "SELECT * FROM activity_log {where_clause} ORDER BY seq DESC LIMIT ${} OFFSET ${}",
-                    n + 1,
-                    n + 2
-                ),
-                &values,
-            )
+        let (rows, total) = where_
+            .page(&mut tx, "activity_log", "seq DESC", limit, offset)
             .await?;
         let items = rows.iter().map(entry_from_row).collect::<Result<_, _>>()?;
         Ok((items, total))

@@ -4,7 +4,7 @@
 //! it holds across every node on one database.
 
 use super::activity::{self, Change};
-use super::db::{Arg, Row, Tx};
+use super::db::{Row, Tx};
 use super::outbox::{self, NewEmail};
 use super::{Store, StoreError, StoreResult, now_text, timestamp_text};
 use crate::args;
@@ -784,51 +784,18 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> StoreResult<(Vec<SigninAttempt>, i64)> {
-        let mut conditions = Vec::new();
-        let mut values: Vec<Arg> = Vec::new();
-        let mut add = |sql: &str, value: Arg| {
-            values.push(value);
-            conditions.push(format!("{sql} ${}", values.len()));
-        };
-        if let Some(u) = &filter.username {
-            add("username =", u.to_lowercase().into());
-        }
-        if let Some(k) = &filter.kind {
-            add("kind =", k.clone().into());
-        }
-        if let Some(s) = filter.success {
-            add("success =", i64::from(s).into());
-        }
-        if let Some(f) = &filter.from {
-            add("at >=", f.clone().into());
-        }
-        if let Some(t) = &filter.to {
-            add("at <", t.clone().into());
-        }
-        let where_clause = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
-        };
+        let mut where_ = super::db::Filter::default();
+        where_.add(
+            "username =",
+            filter.username.as_ref().map(|u| u.to_lowercase()),
+        );
+        where_.add("kind =", filter.kind.clone());
+        where_.add("success =", filter.success.map(i64::from));
+        where_.add("at >=", filter.from.clone());
+        where_.add("at <", filter.to.clone());
         let mut tx = self.db.read().await?;
-        let total = tx
-            .scalar(
-                &format!("SELECT COUNT(*) FROM signin_log {where_clause}"),
-                &values,
-            )
-            .await?;
-        let n = values.len();
-        values.push(limit.into());
-        values.push(offset.into());
-        let rows = tx
-            .fetch_all(
-                &format!(
-                    "SELECT * FROM signin_log {where_clause} ORDER BY id DESC LIMIT ${} OFFSET ${}",
-                    n + 1,
-                    n + 2
-                ),
-                &values,
-            )
+        let (rows, total) = where_
+            .page(&mut tx, "signin_log", "id DESC", limit, offset)
             .await?;
         let items = rows
             .iter()

@@ -358,6 +358,60 @@ impl Tx {
     }
 }
 
+/// Conditions of a filtered list, joined by AND, with their arguments.
+#[derive(Default)]
+pub struct Filter {
+    conditions: Vec<String>,
+    args: Vec<Arg>,
+}
+
+impl Filter {
+    /// Adds `column_and_operator $n` (such as `"status ="`) when a value is given.
+    pub fn add(&mut self, column_and_operator: &str, value: Option<impl Into<Arg>>) {
+        if let Some(value) = value {
+            self.args.push(value.into());
+            self.conditions
+                .push(format!("{column_and_operator} ${}", self.args.len()));
+        }
+    }
+
+    /// One page of `table` newest first by `order`, and how many rows match in all.
+    pub async fn page(
+        mut self,
+        tx: &mut Tx,
+        table: &str,
+        order: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Row>, i64), DbError> {
+        let where_clause = if self.conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.conditions.join(" AND "))
+        };
+        let total = tx
+            .scalar(
+                &format!("SELECT COUNT(*) FROM {table} {where_clause}"),
+                &self.args,
+            )
+            .await?;
+        let n = self.args.len();
+        self.args.push(limit.into());
+        self.args.push(offset.into());
+        let rows = tx
+            .fetch_all(
+                &format!(
+                    "SELECT * FROM {table} {where_clause} ORDER BY {order} LIMIT ${} OFFSET ${}",
+                    n + 1,
+                    n + 2
+                ),
+                &self.args,
+            )
+            .await?;
+        Ok((rows, total))
+    }
+}
+
 /// `$first, $first+1, …` placeholders for an `IN (…)` list of `count` values.
 pub fn placeholders(first: usize, count: usize) -> String {
     (first..first + count)

@@ -235,44 +235,13 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> StoreResult<(Vec<Email>, i64)> {
-        let mut conditions = Vec::new();
-        let mut values: Vec<Arg> = Vec::new();
-        if let Some(status) = &filter.status {
-            values.push(status.clone().into());
-            conditions.push(format!("status = ${}", values.len()));
-        }
-        if let Some(kind) = &filter.kind {
-            values.push(kind.clone().into());
-            conditions.push(format!("kind = ${}", values.len()));
-        }
-        if let Some(customer) = filter.customer_id {
-            values.push(customer.into());
-            conditions.push(format!("customer_id = ${}", values.len()));
-        }
-        let where_clause = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
-        };
+        let mut where_ = super::db::Filter::default();
+        where_.add("status =", filter.status.clone());
+        where_.add("kind =", filter.kind.clone());
+        where_.add("customer_id =", filter.customer_id);
         let mut tx = self.db.read().await?;
-        let total = tx
-            .scalar(
-                &format!("SELECT COUNT(*) FROM emails {where_clause}"),
-                &values,
-            )
-            .await?;
-        let n = values.len();
-        values.push(limit.into());
-        values.push(offset.into());
-        let rows = tx
-            .fetch_all(
-                &format!(
-                    "SELECT * FROM emails {where_clause} ORDER BY id DESC LIMIT ${} OFFSET ${}",
-                    n + 1,
-                    n + 2
-                ),
-                &values,
-            )
+        let (rows, total) = where_
+            .page(&mut tx, "emails", "id DESC", limit, offset)
             .await?;
         Ok((
             rows.iter().map(Email::from_row).collect::<Result<_, _>>()?,
