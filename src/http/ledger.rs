@@ -156,6 +156,38 @@ impl PaymentView {
     }
 }
 
+/// The due a due command produced; any other outcome would be our bug.
+fn due_of(outcome: LedgerOutcome) -> ApiResult<Due> {
+    match outcome {
+        LedgerOutcome::Due(due) => Ok(due),
+        LedgerOutcome::Payment { .. } => Err(ApiError::internal()),
+    }
+}
+
+/// The payment a payment command produced; any other outcome would be our bug.
+fn payment_of(outcome: LedgerOutcome) -> ApiResult<Payment> {
+    match outcome {
+        LedgerOutcome::Payment { payment, .. } => Ok(payment),
+        LedgerOutcome::Due(_) => Err(ApiError::internal()),
+    }
+}
+
+/// The 201 answer to a new (or replayed) payment; a replay says so in
+/// `Idempotent-Replayed: true`.
+pub(super) fn payment_created(state: &AppState, outcome: LedgerOutcome) -> ApiResult<Response> {
+    let LedgerOutcome::Payment { payment, replayed } = outcome else {
+        return Err(ApiError::internal());
+    };
+    let mut response =
+        (StatusCode::CREATED, Json(PaymentView::new(state, payment))).into_response();
+    if replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
 /// A date that must not lie after today where the shop is.
 fn past_or_today(state: &AppState, raw: &str) -> Result<NaiveDate, String> {
     let date = parse_date(raw).map_err(|e| e.0)?;
@@ -239,10 +271,10 @@ async fn add_due(
             }),
         )
         .await?;
-    match outcome {
-        LedgerOutcome::Due(due) => Ok((StatusCode::CREATED, Json(DueView::new(&state, due)))),
-        LedgerOutcome::Payment { .. } => Err(ApiError::internal()),
-    }
+    Ok((
+        StatusCode::CREATED,
+        Json(DueView::new(&state, due_of(outcome)?)),
+    ))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -387,17 +419,7 @@ async fn record_payment(
             }),
         )
         .await?;
-    let LedgerOutcome::Payment { payment, replayed } = outcome else {
-        return Err(ApiError::internal());
-    };
-    let mut response =
-        (StatusCode::CREATED, Json(PaymentView::new(&state, payment))).into_response();
-    if replayed {
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    Ok(response)
+    payment_created(&state, outcome)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -493,14 +515,11 @@ async fn void_due(
     ApiJson(body): ApiJson<VoidRequest>,
 ) -> ApiResult<Json<DueView>> {
     let reason = void_reason(&body)?;
-    match state
+    let outcome = state
         .store
         .apply(actor.label(), LedgerCommand::VoidDue { due_id, reason })
-        .await?
-    {
-        LedgerOutcome::Due(due) => Ok(Json(DueView::new(&state, due))),
-        LedgerOutcome::Payment { .. } => Err(ApiError::internal()),
-    }
+        .await?;
+    Ok(Json(DueView::new(&state, due_of(outcome)?)))
 }
 
 /// Voids a payment: it stays in the ledger, marked void, and the balance rises again.
@@ -517,17 +536,14 @@ async fn void_payment(
     ApiJson(body): ApiJson<VoidRequest>,
 ) -> ApiResult<Json<PaymentView>> {
     let reason = void_reason(&body)?;
-    match state
+    let outcome = state
         .store
         .apply(
             actor.label(),
             LedgerCommand::VoidPayment { payment_id, reason },
         )
-        .await?
-    {
-        LedgerOutcome::Payment { payment, .. } => Ok(Json(PaymentView::new(&state, payment))),
-        LedgerOutcome::Due(_) => Err(ApiError::internal()),
-    }
+        .await?;
+    Ok(Json(PaymentView::new(&state, payment_of(outcome)?)))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -735,7 +751,7 @@ async fn confirm_payment(
     super::extract::OptionalJson(body): super::extract::OptionalJson<ConfirmRequest>,
 ) -> ApiResult<Json<PaymentView>> {
     let advance = body.unwrap_or_default().advance;
-    match state
+    let outcome = state
         .store
         .apply(
             actor.label(),
@@ -744,11 +760,8 @@ async fn confirm_payment(
                 advance,
             },
         )
-        .await?
-    {
-        LedgerOutcome::Payment { payment, .. } => Ok(Json(PaymentView::new(&state, payment))),
-        LedgerOutcome::Due(_) => Err(ApiError::internal()),
-    }
+        .await?;
+    Ok(Json(PaymentView::new(&state, payment_of(outcome)?)))
 }
 
 /// Rejects a payment a customer reported; the customer is told why.
@@ -765,15 +778,12 @@ async fn reject_payment(
     ApiJson(body): ApiJson<VoidRequest>,
 ) -> ApiResult<Json<PaymentView>> {
     let reason = void_reason(&body)?;
-    match state
+    let outcome = state
         .store
         .apply(
             actor.label(),
             LedgerCommand::RejectPayment { payment_id, reason },
         )
-        .await?
-    {
-        LedgerOutcome::Payment { payment, .. } => Ok(Json(PaymentView::new(&state, payment))),
-        LedgerOutcome::Due(_) => Err(ApiError::internal()),
-    }
+        .await?;
+    Ok(Json(PaymentView::new(&state, payment_of(outcome)?)))
 }

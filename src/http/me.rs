@@ -8,15 +8,15 @@ use super::error::{ApiError, ApiResult, Problem};
 use super::extract::{ApiJson, Checks, Patch, RawAmount, checked};
 use super::ledger::{
     DueView, PaymentList, PaymentView, StatementParams, StatementView, idempotency_key, keyed,
-    statement_view,
+    payment_created, statement_view,
 };
 use crate::domain::fields::{Email, PaymentMethod, Phone, TextKind, parse_date};
 use crate::store::customers::CustomerPatch;
-use crate::store::ledger::{LedgerCommand, LedgerOutcome, NewPayment};
+use crate::store::ledger::{LedgerCommand, NewPayment};
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -280,15 +280,5 @@ async fn pay(
             }),
         )
         .await?;
-    let LedgerOutcome::Payment { payment, replayed } = outcome else {
-        return Err(ApiError::internal());
-    };
-    let mut response =
-        (StatusCode::CREATED, Json(PaymentView::new(&state, payment))).into_response();
-    if replayed {
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    Ok(response)
+    payment_created(&state, outcome)
 }

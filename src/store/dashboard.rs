@@ -225,13 +225,8 @@ impl Store {
         let total_outstanding = totals.i64("outstanding")?;
         let days_sales_outstanding = (sales_90 > 0)
             .then(|| (i128::from(total_outstanding) * 90 / i128::from(sales_90)) as i64);
-        let pending_payments = tx
-            .scalar(
-                "SELECT COUNT(*) FROM payments WHERE status = 'pending'",
-                &[],
-            )
-            .await?;
         drop(tx);
+        let pending_payments = self.pending_payment_count().await?;
         let (recent_activity, _) = self.list_activity(&ActivityFilter::default(), 8, 0).await?;
         Ok(Dashboard {
             as_of: today,
@@ -277,12 +272,7 @@ impl Store {
         }
         Ok(OperationalFigures {
             emails,
-            pending_payments: tx
-                .scalar(
-                    "SELECT COUNT(*) FROM payments WHERE status = 'pending'",
-                    &[],
-                )
-                .await?,
+            pending_payments: self.pending_payment_count().await?,
             active_customers: tx
                 .scalar(
                     "SELECT COUNT(*) FROM customers WHERE status = 'active'",

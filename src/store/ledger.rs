@@ -4,7 +4,7 @@
 //! row, records the activity and (for payments) the idempotency key.
 
 use super::activity::{self, Change};
-use super::db::{DbError, Row, Tx, is_unique_violation};
+use super::db::{Arg, DbError, Row, Tx, is_unique_violation, placeholders};
 use super::outbox::{self, NewEmail};
 use super::{Store, StoreError, StoreResult, customers, now_text};
 use crate::args;
@@ -997,21 +997,42 @@ async fn load_payment(tx: &mut Tx, id: i64) -> StoreResult<Payment> {
         .fetch_optional("SELECT * FROM payments WHERE id = $1", args![id])
         .await?
         .ok_or_else(|| StoreError::not_found("payment", id))?;
-    let mut payment = Payment::from_row(&row)?;
-    for a in tx
-        .fetch_all(
-            "SELECT a.due_id, a.amount FROM allocations a JOIN dues d ON d.id = a.due_id WHERE a.payment_id = $1
-             ORDER BY COALESCE(d.due_date, d.issue_date), d.issue_date, d.id",
-            args![id],
-        )
-        .await?
-    {
-        payment.allocations.push(AllocationLine {
-            due_id: a.i64("due_id")?,
-            amount: a.i64("amount")?,
-        });
+    let mut payments = vec![Payment::from_row(&row)?];
+    attach_allocations(tx, &mut payments).await?;
+    Ok(payments.remove(0))
+}
+
+/// Fills in how each payment was split over dues, in allocation order, with
+/// one query for all of them.
+async fn attach_allocations(tx: &mut Tx, payments: &mut [Payment]) -> StoreResult<()> {
+    if payments.is_empty() {
+        return Ok(());
     }
-    Ok(payment)
+    let ids: Vec<Arg> = payments.iter().map(|p| Arg::from(p.id)).collect();
+    let rows = tx
+        .fetch_all(
+            &format!(
+                "SELECT a.payment_id, a.due_id, a.amount FROM allocations a JOIN dues d ON d.id = a.due_id
+                 WHERE a.payment_id IN ({}) ORDER BY COALESCE(d.due_date, d.issue_date), d.issue_date, d.id",
+                placeholders(1, ids.len())
+            ),
+            &ids,
+        )
+        .await?;
+    let mut by_payment: HashMap<i64, Vec<AllocationLine>> = HashMap::new();
+    for a in rows {
+        by_payment
+            .entry(a.i64("payment_id")?)
+            .or_default()
+            .push(AllocationLine {
+                due_id: a.i64("due_id")?,
+                amount: a.i64("amount")?,
+            });
+    }
+    for p in payments {
+        p.allocations = by_payment.remove(&p.id).unwrap_or_default();
+    }
+    Ok(())
 }
 
 /// One statement line with the balance after it.
@@ -1075,27 +1096,53 @@ impl Store {
             .iter()
             .map(Payment::from_row)
             .collect::<Result<_, _>>()?;
-        let allocations = tx
-            .fetch_all(
-                "SELECT a.payment_id, a.due_id, a.amount FROM allocations a JOIN dues d ON d.id = a.due_id
-                 WHERE d.customer_id = $1 ORDER BY COALESCE(d.due_date, d.issue_date), d.issue_date, d.id",
-                args![customer_id],
+        attach_allocations(&mut tx, &mut payments).await?;
+        Ok(payments)
+    }
+
+    /// Payments in one state across all customers (such as `pending`, for
+    /// staff to confirm), oldest first, with the customer's name.
+    pub async fn payments_by_status(
+        &self,
+        status: &str,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(Vec<(Payment, String)>, i64)> {
+        let mut tx = self.db.read().await?;
+        let total = tx
+            .scalar(
+                "SELECT COUNT(*) FROM payments WHERE status = $1",
+                args![status],
             )
             .await?;
-        let mut by_payment: HashMap<i64, Vec<AllocationLine>> = HashMap::new();
-        for a in allocations {
-            by_payment
-                .entry(a.i64("payment_id")?)
-                .or_default()
-                .push(AllocationLine {
-                    due_id: a.i64("due_id")?,
-                    amount: a.i64("amount")?,
-                });
-        }
-        for p in &mut payments {
-            p.allocations = by_payment.remove(&p.id).unwrap_or_default();
-        }
-        Ok(payments)
+        let rows = tx
+            .fetch_all(
+                "SELECT p.*, c.name AS customer_name FROM payments p JOIN customers c ON c.id = p.customer_id
+                 WHERE p.status = $1 ORDER BY p.id LIMIT $2 OFFSET $3",
+                args![status, limit, offset],
+            )
+            .await?;
+        let mut payments: Vec<Payment> = rows
+            .iter()
+            .map(Payment::from_row)
+            .collect::<Result<_, _>>()?;
+        attach_allocations(&mut tx, &mut payments).await?;
+        let names = rows
+            .iter()
+            .map(|r| r.text("customer_name"))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((payments.into_iter().zip(names).collect(), total))
+    }
+
+    /// How many payments customers reported wait for staff.
+    pub async fn pending_payment_count(&self) -> StoreResult<i64> {
+        let mut tx = self.db.read().await?;
+        Ok(tx
+            .scalar(
+                "SELECT COUNT(*) FROM payments WHERE status = 'pending'",
+                &[],
+            )
+            .await?)
     }
 
     /// The ledger in date order with a running balance; entries before

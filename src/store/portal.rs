@@ -3,7 +3,6 @@
 //! by the HTTP layer; paying goes through the ledger as a pending payment.)
 
 use super::customers::Customer;
-use super::ledger::Payment;
 use super::{Store, StoreError, StoreResult};
 use crate::args;
 use crate::domain::money::Money;
@@ -56,35 +55,5 @@ impl Store {
             Some("closed by the customer".to_string()),
         )
         .await
-    }
-
-    /// Payments in one state across all customers (such as `pending`, for
-    /// staff to confirm), oldest first, with the customer's name.
-    pub async fn payments_by_status(
-        &self,
-        status: &str,
-        limit: i64,
-        offset: i64,
-    ) -> StoreResult<(Vec<(Payment, String)>, i64)> {
-        let mut tx = self.db.read().await?;
-        let total = tx
-            .scalar(
-                "SELECT COUNT(*) FROM payments WHERE status = $1",
-                args![status],
-            )
-            .await?;
-        let rows = tx
-            .fetch_all(
-                "SELECT p.id, c.name FROM payments p JOIN customers c ON c.id = p.customer_id
-                 WHERE p.status = $1 ORDER BY p.id LIMIT $2 OFFSET $3",
-                args![status, limit, offset],
-            )
-            .await?;
-        drop(tx);
-        let mut items = Vec::with_capacity(rows.len());
-        for row in rows {
-            items.push((self.payment(row.i64("id")?).await?, row.text("name")?));
-        }
-        Ok((items, total))
     }
 }

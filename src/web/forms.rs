@@ -90,6 +90,22 @@ impl FormState {
             .or_insert_with(|| message.into());
     }
 
+    /// The value of a parsed field, or its error recorded as "`label` …".
+    pub fn field<T, E: std::fmt::Display>(
+        &mut self,
+        name: &str,
+        label: &str,
+        result: Result<T, E>,
+    ) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.fail(name, format!("{label} {e}"));
+                None
+            }
+        }
+    }
+
     pub fn is_ok(&self) -> bool {
         self.errors.is_empty()
     }

@@ -255,12 +255,7 @@ impl Visitor {
             Principal::Customer { username, .. } => (username.clone(), None),
         };
         let pending = if role.is_some() {
-            state
-                .store
-                .payments_by_status("pending", 1, 0)
-                .await
-                .map(|(_, n)| n)
-                .unwrap_or(0)
+            state.store.pending_payment_count().await.unwrap_or(0)
         } else {
             0
         };

@@ -257,13 +257,11 @@ async fn pay(State(state): State<AppState>, v: Visitor, Form(f): Form<PayForm>) 
         ("method", &f.method),
         ("reference", &f.reference),
     ]);
-    let amount = match state.config().currency.parse_positive(&f.amount) {
-        Ok(a) => Some(a),
-        Err(e) => {
-            form.fail("amount", format!("The amount {e}"));
-            None
-        }
-    };
+    let amount = form.field(
+        "amount",
+        "The amount",
+        state.store.currency().parse_positive(&f.amount),
+    );
     let method = PaymentMethod::parse(if f.method.trim().is_empty() {
         "upi"
     } else {

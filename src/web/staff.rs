@@ -98,6 +98,29 @@ fn id_of(raw: &str) -> Option<i64> {
     raw.parse::<i64>().ok().filter(|id| *id > 0)
 }
 
+/// A staff form about one record (`what`, such as "customer"): the CSRF
+/// check, the actor, the frame and the record's id, or the page saying why not.
+async fn posted_about(
+    state: &AppState,
+    v: &Visitor,
+    least: Role,
+    csrf: &str,
+    raw_id: &str,
+    what: &str,
+    back: &str,
+) -> Result<(Actor, Chrome, i64), Response> {
+    let (actor, page) = staff_form(state, v, least, csrf).await?;
+    match id_of(raw_id) {
+        Some(id) => Ok((actor, page, id)),
+        None => Err(error_page(
+            page,
+            StatusCode::NOT_FOUND,
+            &format!("There is no such {what}."),
+            back,
+        )),
+    }
+}
+
 /// Checks the CSRF token of a staff form and returns the actor.
 async fn staff_form(
     state: &AppState,
@@ -874,17 +897,19 @@ async fn update_customer(
     Path(id): Path<String>,
     Form(f): Form<CustomerForm>,
 ) -> Response {
-    let (actor, page) = match staff_form(&state, &v, Role::Admin, &f.csrf).await {
+    let (actor, page, id) = match posted_about(
+        &state,
+        &v,
+        Role::Admin,
+        &f.csrf,
+        &id,
+        "customer",
+        "/customers",
+    )
+    .await
+    {
         Ok(x) => x,
         Err(r) => return r,
-    };
-    let Some(id) = id_of(&id) else {
-        return error_page(
-            page,
-            StatusCode::NOT_FOUND,
-            "There is no such customer.",
-            "/customers",
-        );
     };
     let (mut form, parsed) = parse_customer(&state, &f);
     if let Some(new) = parsed {
@@ -1274,30 +1299,30 @@ async fn add_due(
     Path(id): Path<String>,
     Form(f): Form<DueForm>,
 ) -> Response {
-    let (actor, page) = match staff_form(&state, &v, Role::Staff, &f.csrf).await {
+    let (actor, page, id) = match posted_about(
+        &state,
+        &v,
+        Role::Staff,
+        &f.csrf,
+        &id,
+        "customer",
+        "/customers",
+    )
+    .await
+    {
         Ok(x) => x,
         Err(r) => return r,
-    };
-    let Some(id) = id_of(&id) else {
-        return error_page(
-            page,
-            StatusCode::NOT_FOUND,
-            "There is no such customer.",
-            "/customers",
-        );
     };
     let mut form = FormState::with_values(&[
         ("amount", &f.amount),
         ("description", &f.description),
         ("due_date", &f.due_date),
     ]);
-    let amount = match state.config().currency.parse_positive(&f.amount) {
-        Ok(a) => Some(a),
-        Err(e) => {
-            form.fail("amount", format!("The amount {e}"));
-            None
-        }
-    };
+    let amount = form.field(
+        "amount",
+        "The amount",
+        state.store.currency().parse_positive(&f.amount),
+    );
     let description = opt(
         &mut form,
         "description",
@@ -1354,17 +1379,19 @@ async fn record_payment(
     Path(id): Path<String>,
     Form(f): Form<PaymentForm>,
 ) -> Response {
-    let (actor, page) = match staff_form(&state, &v, Role::Staff, &f.csrf).await {
+    let (actor, page, id) = match posted_about(
+        &state,
+        &v,
+        Role::Staff,
+        &f.csrf,
+        &id,
+        "customer",
+        "/customers",
+    )
+    .await
+    {
         Ok(x) => x,
         Err(r) => return r,
-    };
-    let Some(id) = id_of(&id) else {
-        return error_page(
-            page,
-            StatusCode::NOT_FOUND,
-            "There is no such customer.",
-            "/customers",
-        );
     };
     let mut form = FormState::with_values(&[
         ("amount", &f.amount),
@@ -1372,13 +1399,11 @@ async fn record_payment(
         ("reference", &f.reference),
         ("date", &f.date),
     ]);
-    let amount = match state.config().currency.parse_positive(&f.amount) {
-        Ok(a) => Some(a),
-        Err(e) => {
-            form.fail("amount", format!("The amount {e}"));
-            None
-        }
-    };
+    let amount = form.field(
+        "amount",
+        "The amount",
+        state.store.currency().parse_positive(&f.amount),
+    );
     let method = if f.method.trim().is_empty() {
         Some(PaymentMethod::Cash)
     } else {
@@ -1459,17 +1484,19 @@ async fn send_message(
     Path(id): Path<String>,
     Form(f): Form<MessageForm>,
 ) -> Response {
-    let (actor, page) = match staff_form(&state, &v, Role::Staff, &f.csrf).await {
+    let (actor, page, id) = match posted_about(
+        &state,
+        &v,
+        Role::Staff,
+        &f.csrf,
+        &id,
+        "customer",
+        "/customers",
+    )
+    .await
+    {
         Ok(x) => x,
         Err(r) => return r,
-    };
-    let Some(id) = id_of(&id) else {
-        return error_page(
-            page,
-            StatusCode::NOT_FOUND,
-            "There is no such customer.",
-            "/customers",
-        );
     };
     let mut form = FormState::with_values(&[("subject", &f.subject), ("body", &f.body)]);
     if f.subject.trim().is_empty() || f.subject.chars().count() > 200 {
@@ -1527,17 +1554,19 @@ async fn set_reminders(
     Path(id): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    let (actor, page) = match staff_form(&state, &v, Role::Staff, &f.csrf).await {
+    let (actor, page, id) = match posted_about(
+        &state,
+        &v,
+        Role::Staff,
+        &f.csrf,
+        &id,
+        "customer",
+        "/customers",
+    )
+    .await
+    {
         Ok(x) => x,
         Err(r) => return r,
-    };
-    let Some(id) = id_of(&id) else {
-        return error_page(
-            page,
-            StatusCode::NOT_FOUND,
-            "There is no such customer.",
-            "/customers",
-        );
     };
     let paused = f.paused == "true";
     let patch = CustomerPatch {
@@ -1565,17 +1594,19 @@ async fn reset_credentials(
     ClientInfo(client): ClientInfo,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    let (actor, page) = match staff_form(&state, &v, Role::Staff, &f.csrf).await {
+    let (actor, page, id) = match posted_about(
+        &state,
+        &v,
+        Role::Staff,
+        &f.csrf,
+        &id,
+        "customer",
+        "/customers",
+    )
+    .await
+    {
         Ok(x) => x,
         Err(r) => return r,
-    };
-    let Some(id) = id_of(&id) else {
-        return error_page(
-            page,
-            StatusCode::NOT_FOUND,
-            "There is no such customer.",
-            "/customers",
-        );
     };
     let username = match state.store.customer(id).await {
         Ok(c) => c.username,
@@ -1611,17 +1642,19 @@ async fn delete_customer(
     Path(id): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    let (actor, page) = match staff_form(&state, &v, Role::Admin, &f.csrf).await {
+    let (actor, page, id) = match posted_about(
+        &state,
+        &v,
+        Role::Admin,
+        &f.csrf,
+        &id,
+        "customer",
+        "/customers",
+    )
+    .await
+    {
         Ok(x) => x,
         Err(r) => return r,
-    };
-    let Some(id) = id_of(&id) else {
-        return error_page(
-            page,
-            StatusCode::NOT_FOUND,
-            "There is no such customer.",
-            "/customers",
-        );
     };
     if f.confirm != "yes" {
         return redirect_with(
@@ -1655,17 +1688,19 @@ async fn restore_customer(
     Path(id): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    let (actor, page) = match staff_form(&state, &v, Role::Admin, &f.csrf).await {
+    let (actor, page, id) = match posted_about(
+        &state,
+        &v,
+        Role::Admin,
+        &f.csrf,
+        &id,
+        "customer",
+        "/customers",
+    )
+    .await
+    {
         Ok(x) => x,
         Err(r) => return r,
-    };
-    let Some(id) = id_of(&id) else {
-        return error_page(
-            page,
-            StatusCode::NOT_FOUND,
-            "There is no such customer.",
-            "/customers",
-        );
     };
     match state.store.restore_customer(actor.label(), id).await {
         Ok(c) => redirect_with(
@@ -1678,18 +1713,11 @@ async fn restore_customer(
 }
 
 async fn void_entry(state: AppState, v: Visitor, id: String, f: CsrfOnly, due: bool) -> Response {
-    let (actor, page) = match staff_form(&state, &v, Role::Admin, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Some(id) = id_of(&id) else {
-        return error_page(
-            page,
-            StatusCode::NOT_FOUND,
-            "There is no such entry.",
-            "/customers",
-        );
-    };
+    let (actor, page, id) =
+        match posted_about(&state, &v, Role::Admin, &f.csrf, &id, "entry", "/customers").await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
     let Ok(reason) = TextKind::Reason.parse_required(&f.reason) else {
         return error_page(
             page,
@@ -1863,17 +1891,19 @@ async fn confirm_payment(
     Path(id): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    let (actor, page) = match staff_form(&state, &v, Role::Staff, &f.csrf).await {
+    let (actor, page, id) = match posted_about(
+        &state,
+        &v,
+        Role::Staff,
+        &f.csrf,
+        &id,
+        "payment",
+        "/payments/pending",
+    )
+    .await
+    {
         Ok(x) => x,
         Err(r) => return r,
-    };
-    let Some(id) = id_of(&id) else {
-        return error_page(
-            page,
-            StatusCode::NOT_FOUND,
-            "There is no such payment.",
-            "/payments/pending",
-        );
     };
     match state
         .store
@@ -1905,17 +1935,19 @@ async fn reject_payment(
     Path(id): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    let (actor, page) = match staff_form(&state, &v, Role::Staff, &f.csrf).await {
+    let (actor, page, id) = match posted_about(
+        &state,
+        &v,
+        Role::Staff,
+        &f.csrf,
+        &id,
+        "payment",
+        "/payments/pending",
+    )
+    .await
+    {
         Ok(x) => x,
         Err(r) => return r,
-    };
-    let Some(id) = id_of(&id) else {
-        return error_page(
-            page,
-            StatusCode::NOT_FOUND,
-            "There is no such payment.",
-            "/payments/pending",
-        );
     };
     let Ok(reason) = TextKind::Reason.parse_required(&f.reason) else {
         return redirect_with(
@@ -2552,18 +2584,11 @@ async fn delete_staff(
     Path(id): Path<String>,
     Form(f): Form<RoleForm>,
 ) -> Response {
-    let (actor, page) = match staff_form(&state, &v, Role::Admin, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Some(id) = id_of(&id) else {
-        return error_page(
-            page,
-            StatusCode::NOT_FOUND,
-            "There is no such account.",
-            "/staff",
-        );
-    };
+    let (actor, page, id) =
+        match posted_about(&state, &v, Role::Admin, &f.csrf, &id, "account", "/staff").await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
     if f.confirm != "yes" {
         return redirect_with(
             "/staff",
