@@ -1,0 +1,198 @@
+//! The portal's home: balance, open dues, pending payments and the pay
+//! form, with a UPI QR code when the shop has a UPI id.
+
+use super::customer;
+use crate::domain::fields::PaymentMethod;
+use crate::domain::money::Money;
+use crate::http::AppState;
+use crate::web::forms::{FormState, date, due_phrase, money, opt_date};
+use crate::web::{Chrome, Visitor, render, store_error_page};
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "portal.html")]
+struct PortalPage {
+    page: Chrome,
+    name: String,
+    balance: String,
+    balance_plain: String,
+    owes: bool,
+    has_credit: bool,
+    credit: String,
+    overdue: String,
+    is_overdue: bool,
+    days_overdue: i64,
+    /// (for, due date, phrase, unpaid, status)
+    dues: Vec<(String, String, String, String, String)>,
+    /// (amount, method, date)
+    pending: Vec<(String, String, String)>,
+    currency: String,
+    methods: Vec<&'static str>,
+    form: FormState,
+    qr: Option<String>,
+    qr_amount: String,
+    qr_amount_plain: String,
+    upi_id: String,
+    upi_link: String,
+    pay_key: String,
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct QrQuery {
+    amount: Option<String>,
+}
+
+fn upi_link(state: &AppState, upi: &str, amount: i64) -> String {
+    let enc = |s: &str| crate::web::percent_encode(s);
+    format!(
+        "upi://pay?pa={}&pn={}&am={}&cu={}&tn={}",
+        enc(upi),
+        enc(&state.config().shop_name),
+        state.config().currency.format(Money(amount)),
+        state.config().currency.code(),
+        enc("Payment to the shop")
+    )
+}
+
+/// An SVG QR code, drawn in the binary.
+fn qr_svg(text: &str) -> Option<String> {
+    use qrcode::render::svg;
+    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    let image = code
+        .render::<svg::Color>()
+        .min_dimensions(200, 200)
+        .dark_color(svg::Color("#000000"))
+        .light_color(svg::Color("#ffffff"))
+        .build();
+    let start = image.find("<svg")?;
+    Some(image[start..].replacen(
+        "<svg",
+        "<svg role=\"img\" aria-label=\"UPI payment QR code\"",
+        1,
+    ))
+}
+
+pub(super) async fn show_home(
+    state: &AppState,
+    page: Chrome,
+    customer_id: i64,
+    form: FormState,
+    qr_amount: Option<i64>,
+    status: StatusCode,
+) -> Response {
+    let c = match state.store.customer(customer_id).await {
+        Ok(c) => c,
+        Err(e) => return store_error_page(page, e, "/portal"),
+    };
+    let today = state.config().today();
+    let dues = state
+        .store
+        .customer_dues(customer_id)
+        .await
+        .unwrap_or_default();
+    let payments = state
+        .store
+        .customer_payments(customer_id)
+        .await
+        .unwrap_or_default();
+    let m = |x: i64| money(state, x);
+    let owed = c.balance.max(0);
+    let qr_minor = qr_amount.filter(|a| *a > 0).unwrap_or(owed);
+    let (qr, upi_id, link) = match (&state.config().upi_id, owed > 0) {
+        (Some(upi), true) => {
+            let link = upi_link(state, upi, qr_minor);
+            (qr_svg(&link), upi.clone(), link)
+        }
+        _ => (None, String::new(), String::new()),
+    };
+    let mut form = form;
+    if form.value("method").is_empty() {
+        form.values.insert("method".into(), "upi".into());
+    }
+    let shown = page.flash.is_some();
+    render(
+        &PortalPage {
+            page: Chrome {
+                title: "My account".into(),
+                active: "portal",
+                ..page
+            },
+            name: c.name.clone(),
+            balance: m(c.balance),
+            balance_plain: state.config().currency.format(Money(owed)),
+            owes: c.balance > 0,
+            has_credit: c.balance < 0,
+            credit: m(-c.balance),
+            overdue: m(c.overdue),
+            is_overdue: c.overdue > 0,
+            days_overdue: c.days_overdue,
+            dues: dues
+                .iter()
+                .filter(|d| d.status == "open" || d.status == "partial")
+                .map(|d| {
+                    (
+                        d.description
+                            .clone()
+                            .unwrap_or_else(|| format!("Due #{}", d.id)),
+                        opt_date(d.due_date),
+                        if d.due_date.is_some() {
+                            due_phrase(d.due_date, today)
+                        } else {
+                            String::new()
+                        },
+                        m(d.amount - d.paid),
+                        if d.due_date.is_some_and(|x| x < today) {
+                            "overdue".to_string()
+                        } else {
+                            d.status.clone()
+                        },
+                    )
+                })
+                .collect(),
+            pending: payments
+                .iter()
+                .filter(|p| p.status == "pending")
+                .map(|p| (m(p.amount), p.method.clone(), date(p.paid_on)))
+                .collect(),
+            currency: state.config().currency.code(),
+            methods: PaymentMethod::ALL.iter().map(|m| m.as_str()).collect(),
+            form,
+            qr,
+            qr_amount: m(qr_minor),
+            qr_amount_plain: state.config().currency.format(Money(qr_minor)),
+            upi_id,
+            upi_link: link,
+            pay_key: crate::domain::access::new_token(),
+        },
+        status,
+        shown,
+    )
+}
+
+pub(super) async fn home(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(q): Query<QrQuery>,
+) -> Response {
+    let (me, page) = match customer(&state, &v, "My account", "portal").await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let qr_amount = q
+        .amount
+        .and_then(|a| state.config().currency.parse_positive(&a).ok())
+        .map(Money::minor);
+    show_home(
+        &state,
+        page,
+        me.id,
+        FormState::default(),
+        qr_amount,
+        StatusCode::OK,
+    )
+    .await
+}

@@ -1,0 +1,294 @@
+//! One customer's page (card, open dues, ledger and the forms on it) and
+//! the printable statement, which the portal shows too.
+
+use super::customer_frame;
+use crate::domain::access::Role;
+use crate::http::AppState;
+use crate::web::forms::{FormState, date, due_phrase, money, opt_date, when};
+use crate::web::{Chrome, Visitor, render, store_error_page};
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+
+struct CustomerCard {
+    id: i64,
+    name: String,
+    username: String,
+    category: String,
+    phone: String,
+    email: String,
+    address: String,
+    notes: String,
+    balance: String,
+    owes_or_credit: bool,
+    has_credit: bool,
+    credit: String,
+    overdue: String,
+    is_overdue: bool,
+    days_overdue: i64,
+    next_due: String,
+    next_due_phrase: String,
+    credit_limit: String,
+    has_password: bool,
+    paused: bool,
+    deleted: bool,
+    delete_reason: String,
+    since: String,
+}
+
+struct DueRow {
+    description: String,
+    issued: String,
+    due_date: String,
+    phrase: String,
+    amount: String,
+    outstanding: String,
+    status: String,
+}
+
+struct EntryRow {
+    date: String,
+    description: String,
+    debit: String,
+    credit: String,
+    balance: String,
+    void: bool,
+    void_action: String,
+}
+
+#[derive(Template)]
+#[template(path = "customer.html")]
+struct CustomerPage {
+    page: Chrome,
+    c: CustomerCard,
+    dues: Vec<DueRow>,
+    entries: Vec<EntryRow>,
+    open: &'static str,
+    msg_form: FormState,
+}
+
+#[derive(Default)]
+pub(super) struct Forms {
+    pub(super) open: &'static str,
+    pub(super) msg: FormState,
+}
+
+pub(super) async fn show_customer(
+    state: &AppState,
+    page: Chrome,
+    id: i64,
+    forms: Forms,
+    status: StatusCode,
+) -> Response {
+    let c = match state.store.customer(id).await {
+        Ok(c) => c,
+        Err(e) => return store_error_page(page, e, "/customers"),
+    };
+    let dues = state.store.customer_dues(id).await.unwrap_or_default();
+    let statement = match state.store.statement(id, None, None).await {
+        Ok(s) => s,
+        Err(e) => return store_error_page(page, e, "/customers"),
+    };
+    let payments = state.store.customer_payments(id).await.unwrap_or_default();
+    let today = state.config().today();
+    let m = |x: i64| money(state, x);
+    let voided_dues: Vec<i64> = dues
+        .iter()
+        .filter(|d| d.status == "void")
+        .map(|d| d.id)
+        .collect();
+    let voided_payments: Vec<i64> = payments
+        .iter()
+        .filter(|p| p.status == "void")
+        .map(|p| p.id)
+        .collect();
+    let entries = statement
+        .lines
+        .iter()
+        .rev()
+        .map(|l| {
+            let void = l.due_id.is_some_and(|d| voided_dues.contains(&d))
+                || l.payment_id.is_some_and(|p| voided_payments.contains(&p));
+            let void_action = match (l.kind, void) {
+                ("due", false) => l
+                    .due_id
+                    .map(|d| format!("/dues/{d}/void"))
+                    .unwrap_or_default(),
+                ("payment", false) => l
+                    .payment_id
+                    .map(|p| format!("/payments/{p}/void"))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            EntryRow {
+                date: date(l.date),
+                description: l.description.clone(),
+                debit: if l.delta > 0 {
+                    m(l.delta)
+                } else {
+                    String::new()
+                },
+                credit: if l.delta < 0 {
+                    m(-l.delta)
+                } else {
+                    String::new()
+                },
+                balance: m(l.balance),
+                void: void && (l.kind == "due" || l.kind == "payment"),
+                void_action,
+            }
+        })
+        .collect();
+    let card = CustomerCard {
+        id: c.id,
+        name: c.name.clone(),
+        username: c.username.clone(),
+        category: c.category.clone().unwrap_or_default(),
+        phone: c.phone.clone().unwrap_or_else(|| "—".into()),
+        email: c.email.clone().unwrap_or_else(|| "—".into()),
+        address: c.address.clone().unwrap_or_else(|| "—".into()),
+        notes: c.notes.clone().unwrap_or_else(|| "—".into()),
+        balance: m(c.balance),
+        owes_or_credit: c.balance != 0,
+        has_credit: c.balance < 0,
+        credit: m(-c.balance),
+        overdue: m(c.overdue),
+        is_overdue: c.overdue > 0,
+        days_overdue: c.days_overdue,
+        next_due: opt_date(c.next_due_date),
+        next_due_phrase: c
+            .next_due_date
+            .map(|d| due_phrase(Some(d), today))
+            .unwrap_or_default(),
+        credit_limit: c.credit_limit.map(m).unwrap_or_default(),
+        has_password: c.has_password,
+        paused: c.reminders_paused,
+        deleted: c.status == "deleted",
+        delete_reason: c.delete_reason.clone().unwrap_or_default(),
+        since: when(state, &c.created_at),
+    };
+    let due_rows = dues
+        .into_iter()
+        .filter(|d| d.status == "open" || d.status == "partial")
+        .map(|d| DueRow {
+            description: d
+                .description
+                .clone()
+                .unwrap_or_else(|| format!("Due #{}", d.id)),
+            issued: date(d.issue_date),
+            due_date: opt_date(d.due_date),
+            phrase: if d.due_date.is_some() {
+                due_phrase(d.due_date, today)
+            } else {
+                String::new()
+            },
+            amount: m(d.amount),
+            outstanding: m(d.amount - d.paid),
+            status: if d.due_date.is_some_and(|x| x < today) {
+                "overdue".into()
+            } else {
+                d.status.clone()
+            },
+        })
+        .collect();
+    let shown = page.flash.is_some();
+    let page = Chrome {
+        title: c.name.clone(),
+        active: "customers",
+        ..page
+    };
+    render(
+        &CustomerPage {
+            page,
+            c: card,
+            dues: due_rows,
+            entries,
+            open: forms.open,
+            msg_form: forms.msg,
+        },
+        status,
+        shown,
+    )
+}
+
+pub(super) async fn customer_page(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<String>,
+) -> Response {
+    match customer_frame(&state, &v, Role::Staff, "Customer", &id).await {
+        Ok((page, id)) => show_customer(&state, page, id, Forms::default(), StatusCode::OK).await,
+        Err(r) => r,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "statement.html")]
+pub struct StatementPage {
+    pub page: Chrome,
+    pub name: String,
+    pub back: String,
+    pub printed: String,
+    pub opening: String,
+    pub closing: String,
+    pub rows: Vec<(String, String, String, String, String)>,
+}
+
+pub async fn statement_for(
+    state: &AppState,
+    page: Chrome,
+    customer_id: i64,
+    back: &str,
+) -> Response {
+    let s = match state.store.statement(customer_id, None, None).await {
+        Ok(s) => s,
+        Err(e) => return store_error_page(page, e, back),
+    };
+    let m = |x: i64| money(state, x);
+    let rows = s
+        .lines
+        .iter()
+        .map(|l| {
+            (
+                date(l.date),
+                l.description.clone(),
+                if l.delta > 0 {
+                    m(l.delta)
+                } else {
+                    String::new()
+                },
+                if l.delta < 0 {
+                    m(-l.delta)
+                } else {
+                    String::new()
+                },
+                m(l.balance),
+            )
+        })
+        .collect();
+    render(
+        &StatementPage {
+            page,
+            name: s.customer.name.clone(),
+            back: back.to_string(),
+            printed: date(state.config().today()),
+            opening: m(s.opening_balance),
+            closing: m(s.closing_balance),
+            rows,
+        },
+        StatusCode::OK,
+        false,
+    )
+}
+
+pub(super) async fn statement_page(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<String>,
+) -> Response {
+    match customer_frame(&state, &v, Role::Staff, "Statement", &id).await {
+        Ok((page, id)) => statement_for(&state, page, id, &format!("/customers/{id}")).await,
+        Err(r) => r,
+    }
+}
