@@ -1,12 +1,18 @@
-//! duetrack: a customer due tracker. The crate is laid out by layer:
-//! `domain` (pure rules), `store` (SQL on SQLite or PostgreSQL), `http`
-//! (the JSON API), `config` and `startup`; `main.rs` is the command line.
+//! duetrack: a customer due tracker. The crate is laid out by layer, and
+//! calls go one way: `routes` assembles the two faces, `http` (the JSON API)
+//! and `web` (the pages); both call `app`, the use cases, which decide with
+//! `domain` (pure rules and the permission table) and persist through
+//! `store` (SQL on SQLite or PostgreSQL). `notify` sends what the store
+//! queued; `config`, `startup` and `main.rs` (the command line) set it up.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod edge;
 pub mod http;
 pub mod notify;
+pub mod routes;
 pub mod scheduler;
 pub mod startup;
 pub mod store;

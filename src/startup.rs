@@ -2,8 +2,8 @@
 //! the owner on first start, bind the listener (port 0 in tests) and serve
 //! until a shutdown signal, finishing requests in flight.
 
+use crate::app::App;
 use crate::config::{Config, LiveConfig};
-use crate::http::{self, AppState};
 use crate::notify::delivery::Mailer;
 use crate::scheduler;
 use crate::store::Store;
@@ -62,14 +62,10 @@ impl Application {
         })?;
         let mailer = Mailer::from_config(&config)?;
         let config = Arc::new(config);
-        let state = AppState {
-            store: store.clone(),
-            base: config.clone(),
-            counters: Arc::default(),
-        };
+        let app = App::new(store.clone(), config.clone());
         Ok(Self {
             listener,
-            router: http::router(state),
+            router: crate::routes::router(app),
             store,
             config,
             mailer,

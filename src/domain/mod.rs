@@ -5,4 +5,5 @@ pub mod access;
 pub mod fields;
 pub mod ledger;
 pub mod money;
+pub mod permissions;
 pub mod reminders;

@@ -1,67 +1,41 @@
 //! Who is calling: sign-in and sign-out, the guard every protected route
 //! sits behind (bearer token or session cookie, with a CSRF check for
-//! cookies), and extractors that let a handler state the role it needs.
+//! cookies), and the extractor that hands a handler its caller. What the
+//! caller may do is for the application layer to decide.
 
-use super::AppState;
 use super::error::{ApiError, ApiResult, FieldProblem, Problem};
 use super::extract::ApiJson;
-use crate::domain::access::Role;
-use crate::store::auth::{Client, LoginOutcome, Principal, Session, SetPasswordOutcome};
+use crate::app::{Actor, App, LoginOutcome, Principal, Session, SetPasswordOutcome};
 use axum::Json;
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub const SESSION_COOKIE: &str = "duetrack_session";
-pub const CSRF_COOKIE: &str = "duetrack_csrf";
+pub use crate::app::{CSRF_COOKIE, SESSION_COOKIE};
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-pub fn public_router() -> OpenApiRouter<AppState> {
+pub fn public_router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(login))
         .routes(routes!(set_password))
 }
 
-pub fn protected_router() -> OpenApiRouter<AppState> {
+pub fn protected_router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(logout))
         .routes(routes!(change_password))
 }
 
-/// A signed-in staff member, as handlers see the caller.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub id: i64,
-    pub username: String,
-    pub role: Role,
-}
-
-impl Actor {
-    /// How the activity log names this caller.
-    pub fn label(&self) -> &str {
-        &self.username
-    }
-}
-
-/// A signed-in customer.
-#[derive(Debug, Clone)]
-pub struct CustomerActor {
-    pub id: i64,
-    pub username: String,
-}
-
-impl CustomerActor {
-    pub fn label(&self) -> String {
-        format!("customer:{}", self.username)
-    }
-}
+/// The signed-in caller of a route: what the application layer decides on.
+pub struct Caller(pub Actor);
+/// The signed-in caller's session, for signing out and changing passwords.
+pub struct SignedIn(pub Session);
 
 fn session_of(parts: &Parts) -> ApiResult<&Session> {
     parts
@@ -70,66 +44,10 @@ fn session_of(parts: &Parts) -> ApiResult<&Session> {
         .ok_or_else(|| ApiError::unauthorized("sign in first"))
 }
 
-fn staff_with(parts: &Parts, least: Role) -> ApiResult<Actor> {
-    match &session_of(parts)?.principal {
-        Principal::Staff { id, username, role } if *role >= least => Ok(Actor {
-            id: *id,
-            username: username.clone(),
-            role: *role,
-        }),
-        Principal::Staff { role, .. } => Err(ApiError::forbidden(format!(
-            "this needs the {} role; you are signed in as {}",
-            least.as_str(),
-            role.as_str()
-        ))),
-        Principal::Customer { .. } => Err(ApiError::forbidden("this is for the shop's staff only")),
-    }
-}
-
-/// Any staff member: owner, admin or staff.
-pub struct StaffUser(pub Actor);
-/// An admin or the owner.
-pub struct AdminUser(pub Actor);
-/// The owner.
-pub struct OwnerUser(pub Actor);
-/// A signed-in customer.
-pub struct CustomerUser(pub CustomerActor);
-/// Anyone signed in.
-pub struct SignedIn(pub Session);
-
-impl<S: Send + Sync> FromRequestParts<S> for StaffUser {
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        staff_with(parts, Role::Staff).map(StaffUser)
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for AdminUser {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        staff_with(parts, Role::Admin).map(AdminUser)
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for OwnerUser {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        staff_with(parts, Role::Owner).map(OwnerUser)
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for CustomerUser {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        match &session_of(parts)?.principal {
-            Principal::Customer { id, username } => Ok(CustomerUser(CustomerActor {
-                id: *id,
-                username: username.clone(),
-            })),
-            Principal::Staff { .. } => Err(ApiError::forbidden(
-                "this is the customer portal; staff use the /api/v1/customers routes",
-            )),
-        }
+        session_of(parts).map(|s| Caller(s.principal.clone()))
     }
 }
 
@@ -140,57 +58,8 @@ impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
     }
 }
 
-/// Where the request came from: the peer address, or the first
-/// `X-Forwarded-For` address behind a trusted proxy.
-pub struct ClientInfo(pub Client);
-
-impl FromRequestParts<AppState> for ClientInfo {
-    type Rejection = ApiError;
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(ClientInfo(client_of(parts, state.config().trust_proxy)))
-    }
-}
-
-pub fn client_of(parts: &Parts, trust_proxy: bool) -> Client {
-    let forwarded = trust_proxy
-        .then(|| {
-            parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-        })
-        .flatten()
-        .and_then(|v| v.split(',').next())
-        .map(|a| a.trim().to_string())
-        .filter(|a| !a.is_empty());
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
-    Client {
-        address: forwarded.or(peer).unwrap_or_else(|| "unknown".to_string()),
-        user_agent: parts
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-    }
-}
-
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim())
-        .filter(|v| !v.is_empty())
-}
+pub use crate::edge::ClientInfo;
+use crate::edge::{cookie, same_secret as same};
 
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -201,18 +70,10 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 /// Lets a request through only with a live session: a bearer token, or the
 /// session cookie plus, for anything but reads, the CSRF token.
 pub async fn authenticate(
-    State(state): State<AppState>,
+    State(state): State<App>,
     mut request: Request,
     next: Next,
 ) -> ApiResult<Response> {
@@ -227,13 +88,9 @@ pub async fn authenticate(
             }
         },
     };
-    let session = state
-        .store
-        .session(&token, state.config().session_idle_minutes)
-        .await?
-        .ok_or_else(|| {
-            ApiError::unauthorized("the session is unknown, expired or signed out; sign in again")
-        })?;
+    let session = state.session(&token).await?.ok_or_else(|| {
+        ApiError::unauthorized("the session is unknown, expired or signed out; sign in again")
+    })?;
     let safe = matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
@@ -250,6 +107,24 @@ pub async fn authenticate(
                 "csrf",
                 "a request signed in by cookie must carry the X-CSRF-Token header from sign-in",
             ));
+        }
+    }
+    // The permission table answers before any input is read, so a caller
+    // who may not act learns nothing about what the route would accept.
+    let method = if request.method() == Method::HEAD {
+        "get"
+    } else {
+        request.method().as_str()
+    };
+    let action = request
+        .extensions()
+        .get::<MatchedPath>()
+        .and_then(|p| super::access::action_of(method, p.as_str()));
+    match action {
+        Some(action) => state.authorize(&session.principal, action)?,
+        None => {
+            tracing::error!(path = %request.uri().path(), "an API route has no entry in the permission table");
+            return Err(ApiError::forbidden("this route is not open to anyone"));
         }
     }
     request.extensions_mut().insert(session);
@@ -290,24 +165,13 @@ fn set_cookie(response: &mut Response, value: &str) {
     (status = 429, description = "Too many failed attempts; see Retry-After", body = Problem),
 ))]
 async fn login(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ClientInfo(client): ClientInfo,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let username = body.username.trim();
-    if username.is_empty()
-        || body.password.is_empty()
-        || username.len() > 254
-        || body.password.len() > 1024
-    {
-        return Err(ApiError::unauthorized("wrong user name or password"));
-    }
     let hours = state.config().session_hours;
-    let session = match state
-        .store
-        .login(username, &body.password, &client, hours)
-        .await?
-    {
+    let session = match state.sign_in(username, &body.password, &client).await? {
         LoginOutcome::SignedIn(s) => s,
         LoginOutcome::Refused => return Err(ApiError::unauthorized("wrong user name or password")),
         LoginOutcome::Throttled(seconds) => return Err(ApiError::throttled(seconds)),
@@ -348,12 +212,12 @@ async fn login(
 }
 
 /// Ends the session of the token (or cookie) used for this request.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = ["customer", "staff"])), responses(
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses(
     (status = 204, description = "The token no longer works"),
     (status = 401, body = Problem),
 ))]
-async fn logout(State(state): State<AppState>, SignedIn(session): SignedIn) -> ApiResult<Response> {
-    state.store.revoke_session(&session.token_hash).await?;
+async fn logout(State(state): State<App>, SignedIn(session): SignedIn) -> ApiResult<Response> {
+    state.sign_out(&session).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     set_cookie(
         &mut response,
@@ -397,20 +261,12 @@ fn weak(field: &str, why: String) -> ApiError {
     (status = 429, description = "Too many failed attempts", body = Problem),
 ))]
 async fn set_password(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ClientInfo(client): ClientInfo,
     ApiJson(body): ApiJson<SetPasswordRequest>,
 ) -> ApiResult<Json<PasswordSet>> {
-    if body.token.trim().is_empty() || body.token.len() > 200 {
-        return Err(ApiError::bad_request(
-            "invalid_token",
-            "token",
-            "the link is not valid",
-        ));
-    }
     match state
-        .store
-        .set_password_with_token(&body.token, &body.password, &client)
+        .set_password_with_link(&body.token, &body.password, &client)
         .await?
     {
         SetPasswordOutcome::Done { username } => Ok(Json(PasswordSet { username })),
@@ -432,21 +288,20 @@ pub struct ChangePasswordRequest {
 }
 
 /// Changes your own password, given the current one; your other sessions end.
-#[utoipa::path(post, path = "/api/v1/me/password", tag = "portal", security(("bearer" = ["customer", "staff"])), request_body = ChangePasswordRequest, responses(
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "portal", request_body = ChangePasswordRequest, responses(
     (status = 204, description = "Changed"),
     (status = 401, body = Problem),
     (status = 422, description = "Wrong current password, or a weak new one", body = Problem),
     (status = 429, body = Problem),
 ))]
 async fn change_password(
-    State(state): State<AppState>,
+    State(state): State<App>,
     SignedIn(session): SignedIn,
     ClientInfo(client): ClientInfo,
     ApiJson(body): ApiJson<ChangePasswordRequest>,
 ) -> ApiResult<StatusCode> {
     state
-        .store
-        .change_password(
+        .change_own_password(
             &session,
             &body.current_password,
             &body.new_password,

@@ -1,15 +1,12 @@
 //! `/api/v1/customers`: create, list with search and sorting, read, edit,
 //! soft delete and restore.
 
-use super::AppState;
-use super::auth::{AdminUser, StaffUser};
+use super::auth::Caller;
 use super::error::{ApiError, ApiResult, Problem};
-use super::extract::{ApiJson, Checks, Id, OptionalJson, Paging, Patch, RawAmount, checked};
-use crate::domain::fields::{CustomerName, Email, FieldError, Phone, TextKind};
-use crate::domain::money::Money;
-use crate::store::customers::{
-    Customer, CustomerPatch, CustomerQuery, CustomerSort, CustomerStatus, NewCustomer,
-};
+use super::extract::{ApiJson, Id, OptionalJson, Patch, RawAmount};
+use crate::app::App;
+use crate::app::input::{CustomerEdit, CustomerInput, DEFAULT_PER_PAGE};
+use crate::app::{Customer, CustomerFilter, parse_flag};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -19,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(create_customer, list_customers))
         .routes(routes!(get_customer, update_customer, delete_customer))
@@ -64,7 +61,7 @@ pub struct CustomerView {
 }
 
 impl CustomerView {
-    pub fn new(state: &AppState, c: Customer) -> Self {
+    pub fn new(state: &App, c: Customer) -> Self {
         Self {
             id: c.id,
             username: c.username,
@@ -75,7 +72,7 @@ impl CustomerView {
             category: c.category,
             notes: c.notes,
             credit_limit: c.credit_limit.map(|l| state.money(l)),
-            status: c.status,
+            status: c.status.as_str().to_string(),
             balance: state.money(c.balance),
             overdue: state.money(c.overdue),
             days_overdue: c.days_overdue,
@@ -106,75 +103,27 @@ pub struct CreateCustomer {
     credit_limit: Option<RawAmount>,
 }
 
-/// Parses an optional text field where blank means "not given".
-fn optional<T>(
-    checks: &mut Checks,
-    field: &str,
-    value: Option<&str>,
-    parse: impl Fn(&str) -> Result<T, FieldError>,
-) -> Option<T> {
-    let value = value.filter(|v| !v.trim().is_empty())?;
-    checks.field(field, parse(value))
-}
-
-fn text(kind: TextKind) -> impl Fn(&str) -> Result<String, FieldError> {
-    move |raw| kind.parse_optional(raw).map(Option::unwrap_or_default)
-}
-
 /// Adds a customer.
-#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", security(("bearer" = ["staff"])), request_body = CreateCustomer, responses(
+#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = CreateCustomer, responses(
     (status = 201, body = CustomerView),
     (status = 409, description = "Another active customer has this email", body = Problem),
     (status = 422, description = "A field is invalid", body = Problem),
 ))]
 async fn create_customer(
-    State(state): State<AppState>,
-    StaffUser(actor): StaffUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     ApiJson(body): ApiJson<CreateCustomer>,
 ) -> ApiResult<Response> {
-    let currency = state.config().currency;
-    let mut checks = Checks::default();
-    let name = checks.field("name", CustomerName::parse(&body.name));
-    let email = optional(&mut checks, "email", body.email.as_deref(), Email::parse);
-    let phone = optional(&mut checks, "phone", body.phone.as_deref(), Phone::parse);
-    let address = optional(
-        &mut checks,
-        "address",
-        body.address.as_deref(),
-        text(TextKind::Address),
-    );
-    let category = optional(
-        &mut checks,
-        "category",
-        body.category.as_deref(),
-        text(TextKind::Category),
-    );
-    let notes = optional(
-        &mut checks,
-        "notes",
-        body.notes.as_deref(),
-        text(TextKind::Notes),
-    );
-    let credit_limit = body
-        .credit_limit
-        .as_ref()
-        .and_then(|raw| checks.field("credit_limit", currency.parse_non_negative(&raw.0)));
-    checks.finish()?;
-    let customer = state
-        .store
-        .create_customer(
-            actor.label(),
-            NewCustomer {
-                name: checked(name)?,
-                phone,
-                email,
-                address,
-                category,
-                notes,
-                credit_limit,
-            },
-        )
-        .await?;
+    let input = CustomerInput {
+        name: body.name,
+        email: body.email,
+        phone: body.phone,
+        address: body.address,
+        category: body.category,
+        notes: body.notes,
+        credit_limit: body.credit_limit.map(|r| r.0),
+    };
+    let customer = state.create_customer(&actor, &input).await?;
     let location = format!("/api/v1/customers/{}", customer.id);
     let mut response = (
         StatusCode::CREATED,
@@ -213,80 +162,28 @@ pub struct CustomerPage {
     per_page: i64,
 }
 
-fn parse_flag(field: &str, value: Option<&str>) -> ApiResult<bool> {
-    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-        None | Some("") | Some("false") | Some("0") | Some("no") => Ok(false),
-        Some("true") | Some("1") | Some("yes") => Ok(true),
-        Some(other) => Err(ApiError::bad_request(
-            "invalid_flag",
-            field,
-            format!("'{other}' is not true or false"),
-        )),
-    }
-}
-
 /// Lists customers, searched, filtered, sorted and paginated.
-#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", security(("bearer" = ["staff"])), params(ListParams), responses(
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(ListParams), responses(
     (status = 200, body = CustomerPage),
     (status = 400, description = "A query parameter is invalid", body = Problem),
 ))]
 async fn list_customers(
-    State(state): State<AppState>,
-    StaffUser(_caller): StaffUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     query: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<CustomerPage>> {
     let Query(params) = query
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
-    let paging = Paging::parse(params.page.as_deref(), params.per_page.as_deref())?;
-    let sort = match params.sort.as_deref().map(str::trim) {
-        None | Some("") | Some("name") => CustomerSort::Name,
-        Some("balance_desc") => CustomerSort::BalanceDesc,
-        Some("overdue_desc") => CustomerSort::OverdueDesc,
-        Some("created_desc") => CustomerSort::CreatedDesc,
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                "invalid_sort",
-                "sort",
-                format!(
-                    "'{other}' is not a sort order; use name, balance_desc, overdue_desc or created_desc"
-                ),
-            ));
-        }
+    let filter = CustomerFilter {
+        q: params.q,
+        sort: params.sort,
+        status: params.status,
+        category: params.category,
+        overdue: params.overdue,
+        page: params.page,
+        per_page: params.per_page,
     };
-    let status = match params.status.as_deref().map(str::trim) {
-        None | Some("") | Some("active") => CustomerStatus::Active,
-        Some("deleted") => CustomerStatus::Deleted,
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                "invalid_status",
-                "status",
-                format!("'{other}' is not a status; use active or deleted"),
-            ));
-        }
-    };
-    let q = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    if q.is_some_and(|q| q.chars().count() > 100) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "q",
-            "the search is longer than 100 characters",
-        ));
-    }
-    let (customers, total) = state
-        .store
-        .list_customers(&CustomerQuery {
-            q: q.map(str::to_string),
-            status,
-            category: params
-                .category
-                .map(|c| c.trim().to_string())
-                .filter(|c| !c.is_empty()),
-            overdue_only: parse_flag("overdue", params.overdue.as_deref())?,
-            sort,
-            limit: paging.per_page,
-            offset: paging.offset(),
-        })
-        .await?;
+    let (customers, total, paging) = state.customers(&actor, &filter, DEFAULT_PER_PAGE).await?;
     Ok(Json(CustomerPage {
         items: customers
             .into_iter()
@@ -299,16 +196,16 @@ async fn list_customers(
 }
 
 /// One customer with balance, overdue amount and next due date.
-#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", security(("bearer" = ["staff"])), params(("id" = i64, Path)), responses(
+#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = i64, Path)), responses(
     (status = 200, body = CustomerView),
     (status = 404, body = Problem),
 ))]
 async fn get_customer(
-    State(state): State<AppState>,
-    StaffUser(_caller): StaffUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     Id(id): Id,
 ) -> ApiResult<Json<CustomerView>> {
-    let customer = state.store.customer(id).await?;
+    let customer = state.customer(&actor, id).await?;
     Ok(Json(CustomerView::new(&state, customer)))
 }
 
@@ -340,75 +237,34 @@ pub struct UpdateCustomer {
     reminders_paused: Option<bool>,
 }
 
-/// Checks one patched field: null or blank clears it, a value must parse.
-fn patch_field<T>(
-    checks: &mut Checks,
-    field: &str,
-    value: Patch<String>,
-    parse: impl Fn(&str) -> Result<T, FieldError>,
-) -> Option<Option<T>> {
-    match value {
-        Patch::Missing => None,
-        Patch::Null => Some(None),
-        Patch::Value(v) if v.trim().is_empty() => Some(None),
-        Patch::Value(v) => checks.field(field, parse(&v)).map(Some),
-    }
-}
-
 /// Edits a customer; only the fields sent change.
-#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", security(("bearer" = ["admin"])), params(("id" = i64, Path)), request_body = UpdateCustomer, responses(
+#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = i64, Path)), request_body = UpdateCustomer, responses(
     (status = 200, body = CustomerView),
     (status = 404, body = Problem),
     (status = 409, body = Problem),
     (status = 422, body = Problem),
 ))]
 async fn update_customer(
-    State(state): State<AppState>,
-    AdminUser(actor): AdminUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     Id(id): Id,
     ApiJson(body): ApiJson<UpdateCustomer>,
 ) -> ApiResult<Json<CustomerView>> {
-    let currency = state.config().currency;
-    let mut checks = Checks::default();
-    let name = match body.name {
-        Patch::Missing => None,
-        Patch::Null => {
-            checks.fail("name", "cannot be removed; a customer needs a name");
-            None
-        }
-        Patch::Value(v) => checks.field("name", CustomerName::parse(&v)),
-    };
-    let patch = CustomerPatch {
-        name,
-        email: patch_field(&mut checks, "email", body.email, Email::parse),
-        phone: patch_field(&mut checks, "phone", body.phone, Phone::parse),
-        address: patch_field(
-            &mut checks,
-            "address",
-            body.address,
-            text(TextKind::Address),
-        ),
-        category: patch_field(
-            &mut checks,
-            "category",
-            body.category,
-            text(TextKind::Category),
-        ),
-        notes: patch_field(&mut checks, "notes", body.notes, text(TextKind::Notes)),
+    let edit = CustomerEdit {
+        name: body.name,
+        email: body.email,
+        phone: body.phone,
+        address: body.address,
+        category: body.category,
+        notes: body.notes,
         credit_limit: match body.credit_limit {
-            Patch::Missing => None,
-            Patch::Null => Some(None),
-            Patch::Value(raw) => checks
-                .field("credit_limit", currency.parse_non_negative(&raw.0))
-                .map(|m: Money| Some(m)),
+            Patch::Missing => Patch::Missing,
+            Patch::Null => Patch::Null,
+            Patch::Value(raw) => Patch::Value(raw.0),
         },
         reminders_paused: body.reminders_paused,
     };
-    checks.finish()?;
-    let customer = state
-        .store
-        .update_customer(actor.label(), id, patch)
-        .await?;
+    let customer = state.update_customer(&actor, id, &edit).await?;
     Ok(Json(CustomerView::new(&state, customer)))
 }
 
@@ -428,14 +284,14 @@ pub struct DeleteBody {
 }
 
 /// Archives a customer (soft delete). Refused while a balance is open unless forced with a reason.
-#[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers", security(("bearer" = ["admin"])), params(("id" = i64, Path), DeleteParams), request_body(content = Option<DeleteBody>, description = "Optional: the reason and force may also come in the body"), responses(
+#[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = i64, Path), DeleteParams), request_body(content = Option<DeleteBody>, description = "Optional: the reason and force may also come in the body"), responses(
     (status = 200, description = "The customer, now deleted", body = CustomerView),
     (status = 404, body = Problem),
     (status = 409, description = "A balance is open, or the customer is already deleted", body = Problem),
 ))]
 async fn delete_customer(
-    State(state): State<AppState>,
-    AdminUser(actor): AdminUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     Id(id): Id,
     query: Result<Query<DeleteParams>, axum::extract::rejection::QueryRejection>,
     OptionalJson(body): OptionalJson<DeleteBody>,
@@ -444,33 +300,24 @@ async fn delete_customer(
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
     let body = body.unwrap_or_default();
     let force = parse_flag("force", params.force.as_deref())? || body.force.unwrap_or(false);
-    let reason = match params.reason.or(body.reason) {
-        Some(r) => TextKind::Reason.parse_optional(&r).map_err(|e| {
-            ApiError::invalid_fields(vec![super::error::FieldProblem {
-                field: "reason".into(),
-                detail: e.0,
-            }])
-        })?,
-        None => None,
-    };
+    let reason = params.reason.or(body.reason);
     let customer = state
-        .store
-        .delete_customer(actor.label(), id, force, reason)
+        .delete_customer(&actor, id, force, reason.as_deref())
         .await?;
     Ok(Json(CustomerView::new(&state, customer)))
 }
 
 /// Brings a deleted customer back to the active list.
-#[utoipa::path(post, path = "/api/v1/customers/{id}/restore", tag = "customers", security(("bearer" = ["admin"])), params(("id" = i64, Path)), responses(
+#[utoipa::path(post, path = "/api/v1/customers/{id}/restore", tag = "customers", params(("id" = i64, Path)), responses(
     (status = 200, body = CustomerView),
     (status = 404, body = Problem),
     (status = 409, body = Problem),
 ))]
 async fn restore_customer(
-    State(state): State<AppState>,
-    AdminUser(actor): AdminUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     Id(id): Id,
 ) -> ApiResult<Json<CustomerView>> {
-    let customer = state.store.restore_customer(actor.label(), id).await?;
+    let customer = state.restore_customer(&actor, id).await?;
     Ok(Json(CustomerView::new(&state, customer)))
 }

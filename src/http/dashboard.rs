@@ -1,10 +1,9 @@
 //! `GET /api/v1/dashboard`: the owner's figures as JSON, amounts as decimal strings.
 
-use super::AppState;
-use super::auth::StaffUser;
+use super::auth::Caller;
 use super::error::{ApiResult, Problem};
-use crate::store::activity::ActivityEntry;
-use crate::store::dashboard::Dashboard;
+use crate::app::App;
+use crate::app::{ActivityEntry, Dashboard, Period, StatusCounts};
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
@@ -12,7 +11,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new().routes(routes!(dashboard))
 }
 
@@ -51,7 +50,7 @@ pub struct DashboardView {
     collected_today: String,
     collected_this_month: String,
     active_customers: i64,
-    customers_by_status: crate::store::dashboard::StatusCounts,
+    customers_by_status: StatusCounts,
     ageing: AgeingView,
     collections_by_month: Vec<AmountByPeriod>,
     collections_by_day: Vec<AmountByPeriod>,
@@ -64,9 +63,9 @@ pub struct DashboardView {
 }
 
 impl DashboardView {
-    pub fn new(state: &AppState, d: Dashboard) -> Self {
+    pub fn new(state: &App, d: Dashboard) -> Self {
         let m = |v: i64| state.money(v);
-        let periods = |v: Vec<crate::store::dashboard::Period>| {
+        let periods = |v: Vec<Period>| {
             v.into_iter()
                 .map(|p| AmountByPeriod {
                     label: p.label,
@@ -111,14 +110,14 @@ impl DashboardView {
 }
 
 /// Collections at a glance: outstanding, overdue, collected, customers by state, ageing, trends, top debtors.
-#[utoipa::path(get, path = "/api/v1/dashboard", tag = "dashboard", security(("bearer" = ["staff"])), responses(
+#[utoipa::path(get, path = "/api/v1/dashboard", tag = "dashboard", responses(
     (status = 200, body = DashboardView),
     (status = 401, body = Problem),
 ))]
 async fn dashboard(
-    State(state): State<AppState>,
-    StaffUser(_caller): StaffUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
 ) -> ApiResult<Json<DashboardView>> {
-    let figures = state.store.dashboard(state.config().today()).await?;
+    let figures = state.dashboard(&actor).await?;
     Ok(Json(DashboardView::new(&state, figures)))
 }

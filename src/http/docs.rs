@@ -2,7 +2,7 @@
 //! handlers, and a readable page rendered from it on the server, so the
 //! docs load nothing from anywhere else.
 
-use super::AppState;
+use crate::app::App;
 use axum::Router;
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
@@ -12,7 +12,7 @@ use std::sync::Arc;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::{OpenApi, RefOr};
 
-pub fn router(openapi: OpenApi) -> Router<AppState> {
+pub fn router(openapi: OpenApi) -> Router<App> {
     let json: Arc<str> = openapi.to_pretty_json().unwrap_or_default().into();
     let page: Arc<str> = render(&openapi).into();
     Router::new()

@@ -1,7 +1,7 @@
 //! The HTTP layer's one error type, rendered as `application/problem+json`
 //! (RFC 9457). Internal causes are logged, never shown to the client.
 
-use crate::store::StoreError;
+use crate::app::AppError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -121,48 +121,41 @@ impl ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        let detail = error.to_string();
+        let with = |e: ApiError, field: Option<&str>| match field {
+            Some(f) => e.with_field(f),
+            None => e,
+        };
         match error {
-            StoreError::NotFound { entity, id } => {
-                ApiError::not_found(format!("{entity} {id} does not exist"))
+            AppError::Invalid(problems) => ApiError::invalid_fields(
+                problems
+                    .into_iter()
+                    .map(|p| FieldProblem {
+                        field: p.field,
+                        detail: p.detail,
+                    })
+                    .collect(),
+            ),
+            AppError::BadRequest { code, field, .. } => ApiError::bad_request(code, field, detail),
+            AppError::NotFound { .. } => ApiError::not_found(detail),
+            AppError::Conflict { code, field, .. } => {
+                with(ApiError::new(StatusCode::CONFLICT, code, detail), field)
             }
-            StoreError::Conflict {
-                code,
-                message,
+            AppError::Rejected { code, field, .. } => with(
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail),
                 field,
-            } => {
-                let e = ApiError::new(StatusCode::CONFLICT, code, message);
-                match field {
-                    Some(f) => e.with_field(f),
-                    None => e,
-                }
-            }
-            StoreError::Rejected {
-                code,
-                message,
-                field,
-            } => {
-                let e = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message);
-                match field {
-                    Some(f) => e.with_field(f),
-                    None => e,
-                }
-            }
-            StoreError::Forbidden(message) => ApiError::forbidden(message),
-            StoreError::Throttled(seconds) => ApiError::throttled(seconds),
-            StoreError::Db(e) => {
-                if matches!(e, sqlx::Error::PoolTimedOut) {
-                    tracing::warn!(error = %e, "database busy");
-                    return ApiError::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "busy",
-                        "the service is busy; nothing was changed, try again shortly",
-                    );
-                }
-                tracing::error!(error = %e, "database error");
-                ApiError::internal()
-            }
+            ),
+            AppError::Forbidden(message) => ApiError::forbidden(message),
+            AppError::Throttled(seconds) => ApiError::throttled(seconds),
+            AppError::Busy => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail),
+            AppError::Unavailable => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the database does not answer",
+            ),
+            AppError::Internal => ApiError::internal(),
         }
     }
 }

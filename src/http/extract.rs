@@ -215,20 +215,7 @@ pub fn checked<T>(value: Option<T>) -> ApiResult<T> {
     value.ok_or_else(ApiError::internal)
 }
 
-/// A field of a partial edit: absent (leave alone), null (clear) or a value.
-#[derive(Debug, Clone, Default)]
-pub enum Patch<T> {
-    #[default]
-    Missing,
-    Null,
-    Value(T),
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Option::<T>::deserialize(deserializer).map(|v| v.map_or(Patch::Null, Patch::Value))
-    }
-}
+pub use crate::app::input::Patch;
 
 /// An amount as sent: a decimal string, or a whole JSON number. A JSON
 /// number with a fraction is refused, because it has already been rounded
@@ -263,53 +250,7 @@ impl<'de> Deserialize<'de> for RawAmount {
     }
 }
 
-/// Which page of a list to show.
-#[derive(Debug, Clone, Copy)]
-pub struct Paging {
-    pub page: i64,
-    pub per_page: i64,
-}
-
-pub const DEFAULT_PER_PAGE: i64 = 20;
-pub const MAX_PER_PAGE: i64 = 100;
-
-impl Paging {
-    pub fn parse(page: Option<&str>, per_page: Option<&str>) -> ApiResult<Self> {
-        let page = match page.map(str::trim).filter(|p| !p.is_empty()) {
-            None => 1,
-            Some(p) => p
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (1..=1_000_000_000).contains(n))
-                .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "invalid_page",
-                        "page",
-                        format!("'{p}' is not a page number; pages start at 1"),
-                    )
-                })?,
-        };
-        let per_page = match per_page.map(str::trim).filter(|p| !p.is_empty()) {
-            None => DEFAULT_PER_PAGE,
-            Some(p) => p
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (1..=MAX_PER_PAGE).contains(n))
-                .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "invalid_per_page",
-                        "per_page",
-                        format!("'{p}' is not a page size; use a number from 1 to {MAX_PER_PAGE}"),
-                    )
-                })?,
-        };
-        Ok(Self { page, per_page })
-    }
-
-    pub fn offset(&self) -> i64 {
-        (self.page - 1) * self.per_page
-    }
-}
+pub use crate::app::input::Paging;
 
 #[cfg(test)]
 mod tests {

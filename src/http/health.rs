@@ -1,7 +1,7 @@
 //! Liveness and readiness for load balancers and orchestrators.
 
-use super::AppState;
 use super::error::{ApiError, ApiResult};
+use crate::app::App;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(healthz))
         .routes(routes!(readyz))
@@ -32,9 +32,8 @@ async fn healthz() -> Json<Health> {
     (status = 200, body = Health),
     (status = 503, description = "The database cannot be reached", body = super::error::Problem),
 ))]
-async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
-    state.store.ping().await.map_err(|e| {
-        tracing::warn!(error = %e, "readiness check failed");
+async fn readyz(State(state): State<App>) -> ApiResult<Json<Health>> {
+    state.ready().await.map_err(|_| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "not_ready",

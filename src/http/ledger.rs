@@ -1,27 +1,24 @@
 //! The ledger over HTTP: dues, payments (with `Idempotency-Key`), voids and
-//! the statement. Handlers parse input into domain values and hand one
-//! command to the store.
+//! the statement. Handlers pass the raw input to the application layer and
+//! write what it returns as JSON.
 
-use super::AppState;
-use super::auth::{AdminUser, StaffUser};
+use super::auth::Caller;
 use super::error::{ApiError, ApiResult, Problem};
-use super::extract::{ApiJson, Checks, Id, RawAmount, checked};
-use crate::domain::fields::{PaymentMethod, TextKind, parse_date};
-use crate::store::ledger::{
-    Due, IdempotencyKey, LedgerCommand, LedgerOutcome, NewDue, NewPayment, Payment,
-};
+use super::extract::{ApiJson, Id, RawAmount};
+use crate::app::App;
+use crate::app::input::{DueInput, PaymentInput, date_range};
+use crate::app::{Due, Payment, PaymentRecorded, Statement};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(add_due, list_dues))
         .routes(routes!(record_payment, list_payments))
@@ -60,12 +57,8 @@ pub struct DueView {
 }
 
 impl DueView {
-    pub fn new(state: &AppState, d: Due) -> Self {
-        let outstanding = if d.status == "void" {
-            0
-        } else {
-            d.amount - d.paid
-        };
+    pub fn new(state: &App, d: Due) -> Self {
+        let outstanding = if d.is_void() { 0 } else { d.amount - d.paid };
         Self {
             id: d.id,
             customer_id: d.customer_id,
@@ -75,7 +68,7 @@ impl DueView {
             description: d.description,
             issue_date: d.issue_date.to_string(),
             due_date: d.due_date.map(|x| x.to_string()),
-            status: d.status,
+            status: d.status.as_str().to_string(),
             balance_after: state.money(d.balance_after),
             created_by: d.created_by,
             created_at: d.created_at,
@@ -124,15 +117,15 @@ pub struct PaymentView {
 }
 
 impl PaymentView {
-    pub fn new(state: &AppState, p: Payment) -> Self {
+    pub fn new(state: &App, p: Payment) -> Self {
         Self {
             id: p.id,
             customer_id: p.customer_id,
             amount: state.money(p.amount),
-            method: p.method,
+            method: p.method.as_str().to_string(),
             reference: p.reference,
             date: p.paid_on.to_string(),
-            status: p.status,
+            status: p.status.as_str().to_string(),
             allocations: p
                 .allocations
                 .into_iter()
@@ -156,26 +149,10 @@ impl PaymentView {
     }
 }
 
-/// The due a due command produced; any other outcome would be our bug.
-fn due_of(outcome: LedgerOutcome) -> ApiResult<Due> {
-    match outcome {
-        LedgerOutcome::Due(due) => Ok(due),
-        LedgerOutcome::Payment { .. } => Err(ApiError::internal()),
-    }
-}
-
-/// The payment a payment command produced; any other outcome would be our bug.
-fn payment_of(outcome: LedgerOutcome) -> ApiResult<Payment> {
-    match outcome {
-        LedgerOutcome::Payment { payment, .. } => Ok(payment),
-        LedgerOutcome::Due(_) => Err(ApiError::internal()),
-    }
-}
-
 /// The 201 answer to a new (or replayed) payment; a replay says so in
 /// `Idempotent-Replayed: true`.
-pub(super) fn payment_created(state: &AppState, outcome: LedgerOutcome) -> ApiResult<Response> {
-    let LedgerOutcome::Payment { payment, replayed } = outcome else {
+pub(super) fn payment_created(state: &App, outcome: PaymentRecorded) -> ApiResult<Response> {
+    let PaymentRecorded::Recorded { payment, replayed } = outcome else {
         return Err(ApiError::internal());
     };
     let mut response =
@@ -186,16 +163,6 @@ pub(super) fn payment_created(state: &AppState, outcome: LedgerOutcome) -> ApiRe
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
-}
-
-/// A date that must not lie after today where the shop is.
-fn past_or_today(state: &AppState, raw: &str) -> Result<NaiveDate, String> {
-    let date = parse_date(raw).map_err(|e| e.0)?;
-    let today = state.config().today();
-    if date > today {
-        return Err(format!("{date} is in the future (today is {today})"));
-    }
-    Ok(date)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -213,68 +180,27 @@ pub struct CreateDue {
 }
 
 /// Records what a customer owes.
-#[utoipa::path(post, path = "/api/v1/customers/{id}/dues", tag = "ledger", security(("bearer" = ["staff"])), params(("id" = i64, Path)), request_body = CreateDue, responses(
+#[utoipa::path(post, path = "/api/v1/customers/{id}/dues", tag = "ledger", params(("id" = i64, Path)), request_body = CreateDue, responses(
     (status = 201, body = DueView),
     (status = 404, body = Problem),
     (status = 409, description = "Past the credit limit, or the customer is deleted", body = Problem),
     (status = 422, body = Problem),
 ))]
 async fn add_due(
-    State(state): State<AppState>,
-    StaffUser(actor): StaffUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     Id(customer_id): Id,
     ApiJson(body): ApiJson<CreateDue>,
 ) -> ApiResult<(StatusCode, Json<DueView>)> {
-    let mut checks = Checks::default();
-    let amount = checks.field(
-        "amount",
-        state.config().currency.parse_positive(&body.amount.0),
-    );
-    let description = match &body.description {
-        Some(d) => checks
-            .field("description", TextKind::Description.parse_optional(d))
-            .flatten(),
-        None => None,
+    let input = DueInput {
+        amount: body.amount.0,
+        description: body.description,
+        issue_date: body.issue_date,
+        due_date: body.due_date,
+        over_limit: body.over_limit,
     };
-    let due_date = match body.due_date.as_deref().filter(|d| !d.trim().is_empty()) {
-        Some(d) => checks.field("due_date", parse_date(d)),
-        None => None,
-    };
-    // Without an issue date the due is issued today, or on its due date when
-    // that has already passed (recording an old debt).
-    let issue_date = match body.issue_date.as_deref().filter(|d| !d.trim().is_empty()) {
-        Some(d) => checks.field("issue_date", past_or_today(&state, d)),
-        None => Some(due_date.map_or(state.config().today(), |due| {
-            due.min(state.config().today())
-        })),
-    };
-    if let (Some(issue), Some(due)) = (issue_date, due_date)
-        && due < issue
-    {
-        checks.fail(
-            "due_date",
-            format!("{due} is before the issue date {issue}"),
-        );
-    }
-    checks.finish()?;
-    let outcome = state
-        .store
-        .apply(
-            actor.label(),
-            LedgerCommand::AddDue(NewDue {
-                customer_id,
-                amount: checked(amount)?,
-                description,
-                issue_date: checked(issue_date)?,
-                due_date,
-                over_limit: body.over_limit,
-            }),
-        )
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(DueView::new(&state, due_of(outcome)?)),
-    ))
+    let due = state.add_due(&actor, customer_id, &input).await?;
+    Ok((StatusCode::CREATED, Json(DueView::new(&state, due))))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -283,16 +209,16 @@ pub struct DueList {
 }
 
 /// A customer's dues in allocation order (oldest due date first), voided ones included.
-#[utoipa::path(get, path = "/api/v1/customers/{id}/dues", tag = "ledger", security(("bearer" = ["staff"])), params(("id" = i64, Path)), responses(
+#[utoipa::path(get, path = "/api/v1/customers/{id}/dues", tag = "ledger", params(("id" = i64, Path)), responses(
     (status = 200, body = DueList),
     (status = 404, body = Problem),
 ))]
 async fn list_dues(
-    State(state): State<AppState>,
-    StaffUser(_caller): StaffUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     Id(customer_id): Id,
 ) -> ApiResult<Json<DueList>> {
-    let dues = state.store.customer_dues(customer_id).await?;
+    let dues = state.dues(&actor, customer_id).await?;
     Ok(Json(DueList {
         items: dues.into_iter().map(|d| DueView::new(&state, d)).collect(),
     }))
@@ -314,37 +240,14 @@ pub struct CreatePayment {
     advance: bool,
 }
 
-/// The longest `Idempotency-Key` accepted.
-const MAX_KEY_LEN: usize = 255;
-
-/// A retry guard from the `Idempotency-Key` header and what makes two
-/// requests the same: their parsed values, so "500" and "500.00" are one
-/// payment.
-pub(super) fn keyed(key: Option<String>, fingerprint: serde_json::Value) -> Option<IdempotencyKey> {
-    key.map(|key| IdempotencyKey {
-        key,
-        request_hash: hex::encode(Sha256::digest(fingerprint.to_string().as_bytes())),
-    })
-}
-
+/// The `Idempotency-Key` header, if sent; the application layer checks it.
 pub(super) fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
     let key = value
         .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN)
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_idempotency_key",
-                "Idempotency-Key",
-                format!(
-                    "the Idempotency-Key header must be 1 to {MAX_KEY_LEN} visible ASCII characters"
-                ),
-            )
-        })?;
+        .map_err(|_| ApiError::from(crate::app::input::bad_idempotency_key()))?;
     Ok(Some(key.to_string()))
 }
 
@@ -353,7 +256,7 @@ pub(super) fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> 
 /// With an `Idempotency-Key` header a retry returns the first result (with
 /// `Idempotent-Replayed: true`) and never records a second payment; the same
 /// key with a different request is refused with 422.
-#[utoipa::path(post, path = "/api/v1/customers/{id}/payments", tag = "ledger", security(("bearer" = ["staff"])), params(
+#[utoipa::path(post, path = "/api/v1/customers/{id}/payments", tag = "ledger", params(
     ("id" = i64, Path),
     ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: kept for at least 24 hours per caller"),
 ), request_body = CreatePayment, responses(
@@ -363,62 +266,22 @@ pub(super) fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> 
     (status = 422, description = "Invalid, more than the balance without advance, or a reused key", body = Problem),
 ))]
 async fn record_payment(
-    State(state): State<AppState>,
-    StaffUser(actor): StaffUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     Id(customer_id): Id,
     headers: HeaderMap,
     ApiJson(body): ApiJson<CreatePayment>,
 ) -> ApiResult<Response> {
-    let key = idempotency_key(&headers)?;
-    let mut checks = Checks::default();
-    let amount = checks.field(
-        "amount",
-        state.config().currency.parse_positive(&body.amount.0),
-    );
-    let method = match body.method.as_deref().filter(|m| !m.trim().is_empty()) {
-        Some(m) => checks.field("method", PaymentMethod::parse(m)),
-        None => Some(PaymentMethod::Cash),
+    let input = PaymentInput {
+        amount: body.amount.0,
+        method: body.method,
+        reference: body.reference,
+        date: body.date,
+        advance: body.advance,
+        key: idempotency_key(&headers)?,
+        check_repeat: false,
     };
-    let reference = match &body.reference {
-        Some(r) => checks
-            .field("reference", TextKind::Reference.parse_optional(r))
-            .flatten(),
-        None => None,
-    };
-    let paid_on = match body.date.as_deref().filter(|d| !d.trim().is_empty()) {
-        Some(d) => checks.field("date", past_or_today(&state, d)),
-        None => Some(state.config().today()),
-    };
-    checks.finish()?;
-    let (amount, method, paid_on) = (checked(amount)?, checked(method)?, checked(paid_on)?);
-    // What makes two requests "the same": the parsed values, so "500" and
-    // "500.00" are one payment. A request without a date means "today".
-    let idempotency = keyed(
-        key,
-        serde_json::json!([
-            customer_id,
-            amount.minor(),
-            method.as_str(),
-            reference,
-            body.date.as_deref().map(|_| paid_on.to_string()),
-            body.advance
-        ]),
-    );
-    let outcome = state
-        .store
-        .apply(
-            actor.label(),
-            LedgerCommand::RecordPayment(NewPayment {
-                customer_id,
-                amount,
-                method,
-                reference,
-                paid_on,
-                advance: body.advance,
-                idempotency,
-            }),
-        )
-        .await?;
+    let outcome = state.record_payment(&actor, customer_id, &input).await?;
     payment_created(&state, outcome)
 }
 
@@ -428,7 +291,7 @@ pub struct PaymentList {
 }
 
 impl PaymentList {
-    pub fn new(state: &AppState, payments: Vec<Payment>) -> Self {
+    pub fn new(state: &App, payments: Vec<Payment>) -> Self {
         Self {
             items: payments
                 .into_iter()
@@ -439,16 +302,16 @@ impl PaymentList {
 }
 
 /// A customer's payments, newest first, with how each was allocated.
-#[utoipa::path(get, path = "/api/v1/customers/{id}/payments", tag = "ledger", security(("bearer" = ["staff"])), params(("id" = i64, Path)), responses(
+#[utoipa::path(get, path = "/api/v1/customers/{id}/payments", tag = "ledger", params(("id" = i64, Path)), responses(
     (status = 200, body = PaymentList),
     (status = 404, body = Problem),
 ))]
 async fn list_payments(
-    State(state): State<AppState>,
-    StaffUser(_caller): StaffUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     Id(customer_id): Id,
 ) -> ApiResult<Json<PaymentList>> {
-    let payments = state.store.customer_payments(customer_id).await?;
+    let payments = state.payments(&actor, customer_id).await?;
     Ok(Json(PaymentList {
         items: payments
             .into_iter()
@@ -458,31 +321,31 @@ async fn list_payments(
 }
 
 /// One due.
-#[utoipa::path(get, path = "/api/v1/dues/{id}", tag = "ledger", security(("bearer" = ["staff"])), params(("id" = i64, Path)), responses(
+#[utoipa::path(get, path = "/api/v1/dues/{id}", tag = "ledger", params(("id" = i64, Path)), responses(
     (status = 200, body = DueView),
     (status = 404, body = Problem),
 ))]
 async fn get_due(
-    State(state): State<AppState>,
-    StaffUser(_caller): StaffUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     Id(id): Id,
 ) -> ApiResult<Json<DueView>> {
-    Ok(Json(DueView::new(&state, state.store.due(id).await?)))
+    Ok(Json(DueView::new(&state, state.due(&actor, id).await?)))
 }
 
 /// One payment with its allocations.
-#[utoipa::path(get, path = "/api/v1/payments/{id}", tag = "ledger", security(("bearer" = ["staff"])), params(("id" = i64, Path)), responses(
+#[utoipa::path(get, path = "/api/v1/payments/{id}", tag = "ledger", params(("id" = i64, Path)), responses(
     (status = 200, body = PaymentView),
     (status = 404, body = Problem),
 ))]
 async fn get_payment(
-    State(state): State<AppState>,
-    StaffUser(_caller): StaffUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     Id(id): Id,
 ) -> ApiResult<Json<PaymentView>> {
     Ok(Json(PaymentView::new(
         &state,
-        state.store.payment(id).await?,
+        state.payment(&actor, id).await?,
     )))
 }
 
@@ -492,58 +355,38 @@ pub struct VoidRequest {
     reason: String,
 }
 
-fn void_reason(body: &VoidRequest) -> ApiResult<String> {
-    TextKind::Reason.parse_required(&body.reason).map_err(|e| {
-        ApiError::invalid_fields(vec![super::error::FieldProblem {
-            field: "reason".into(),
-            detail: e.0,
-        }])
-    })
-}
-
 /// Voids a due: it stays in the ledger, marked void, and payments are re-allocated.
-#[utoipa::path(post, path = "/api/v1/dues/{id}/void", tag = "ledger", security(("bearer" = ["admin"])), params(("id" = i64, Path)), request_body = VoidRequest, responses(
+#[utoipa::path(post, path = "/api/v1/dues/{id}/void", tag = "ledger", params(("id" = i64, Path)), request_body = VoidRequest, responses(
     (status = 200, body = DueView),
     (status = 404, body = Problem),
     (status = 409, description = "Already void", body = Problem),
     (status = 422, body = Problem),
 ))]
 async fn void_due(
-    State(state): State<AppState>,
-    AdminUser(actor): AdminUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     Id(due_id): Id,
     ApiJson(body): ApiJson<VoidRequest>,
 ) -> ApiResult<Json<DueView>> {
-    let reason = void_reason(&body)?;
-    let outcome = state
-        .store
-        .apply(actor.label(), LedgerCommand::VoidDue { due_id, reason })
-        .await?;
-    Ok(Json(DueView::new(&state, due_of(outcome)?)))
+    let due = state.void_due(&actor, due_id, &body.reason).await?;
+    Ok(Json(DueView::new(&state, due)))
 }
 
 /// Voids a payment: it stays in the ledger, marked void, and the balance rises again.
-#[utoipa::path(post, path = "/api/v1/payments/{id}/void", tag = "ledger", security(("bearer" = ["admin"])), params(("id" = i64, Path)), request_body = VoidRequest, responses(
+#[utoipa::path(post, path = "/api/v1/payments/{id}/void", tag = "ledger", params(("id" = i64, Path)), request_body = VoidRequest, responses(
     (status = 200, body = PaymentView),
     (status = 404, body = Problem),
     (status = 409, description = "Already void", body = Problem),
     (status = 422, body = Problem),
 ))]
 async fn void_payment(
-    State(state): State<AppState>,
-    AdminUser(actor): AdminUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     Id(payment_id): Id,
     ApiJson(body): ApiJson<VoidRequest>,
 ) -> ApiResult<Json<PaymentView>> {
-    let reason = void_reason(&body)?;
-    let outcome = state
-        .store
-        .apply(
-            actor.label(),
-            LedgerCommand::VoidPayment { payment_id, reason },
-        )
-        .await?;
-    Ok(Json(PaymentView::new(&state, payment_of(outcome)?)))
+    let payment = state.void_payment(&actor, payment_id, &body.reason).await?;
+    Ok(Json(PaymentView::new(&state, payment)))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -558,26 +401,7 @@ pub struct StatementParams {
 impl StatementParams {
     /// The checked date range.
     pub fn range(self) -> ApiResult<(Option<NaiveDate>, Option<NaiveDate>)> {
-        let date_param = |field: &str, value: Option<String>| -> ApiResult<Option<NaiveDate>> {
-            value
-                .filter(|v| !v.trim().is_empty())
-                .map(|v| {
-                    parse_date(&v).map_err(|e| ApiError::bad_request("invalid_date", field, e.0))
-                })
-                .transpose()
-        };
-        let from = date_param("from", self.from)?;
-        let to = date_param("to", self.to)?;
-        if let (Some(f), Some(t)) = (from, to)
-            && t < f
-        {
-            return Err(ApiError::bad_request(
-                "invalid_date",
-                "to",
-                format!("{t} is before {f}"),
-            ));
-        }
-        Ok((from, to))
+        Ok(date_range(self.from.as_deref(), self.to.as_deref())?)
     }
 }
 
@@ -610,31 +434,26 @@ pub struct StatementView {
 }
 
 /// The customer's ledger in date order with a running balance.
-#[utoipa::path(get, path = "/api/v1/customers/{id}/statement", tag = "ledger", security(("bearer" = ["staff"])), params(("id" = i64, Path), StatementParams), responses(
+#[utoipa::path(get, path = "/api/v1/customers/{id}/statement", tag = "ledger", params(("id" = i64, Path), StatementParams), responses(
     (status = 200, body = StatementView),
     (status = 400, body = Problem),
     (status = 404, body = Problem),
 ))]
 async fn statement(
-    State(state): State<AppState>,
-    StaffUser(_caller): StaffUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     Id(customer_id): Id,
     query: Result<Query<StatementParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<StatementView>> {
     let Query(params) = query
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
     let (from, to) = params.range()?;
-    Ok(Json(statement_view(&state, customer_id, from, to).await?))
+    let s = state.statement(&actor, customer_id, from, to).await?;
+    Ok(Json(statement_view(&state, s)))
 }
 
 /// The statement of one customer, as both staff and the customer see it.
-pub(super) async fn statement_view(
-    state: &AppState,
-    customer_id: i64,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-) -> ApiResult<StatementView> {
-    let s = state.store.statement(customer_id, from, to).await?;
+pub(super) fn statement_view(state: &App, s: Statement) -> StatementView {
     let entries = s
         .lines
         .into_iter()
@@ -649,7 +468,7 @@ pub(super) async fn statement_view(
             balance: state.money(l.balance),
         })
         .collect();
-    Ok(StatementView {
+    StatementView {
         customer_id: s.customer.id,
         customer_name: s.customer.name,
         currency: state.config().currency.code(),
@@ -658,7 +477,7 @@ pub(super) async fn statement_view(
         opening_balance: state.money(s.opening_balance),
         closing_balance: state.money(s.closing_balance),
         entries,
-    })
+    }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -686,34 +505,25 @@ pub struct PaymentPage {
 }
 
 /// Payments across customers by state; by default those customers reported and staff have yet to confirm.
-#[utoipa::path(get, path = "/api/v1/payments", tag = "ledger", security(("bearer" = ["staff"])), params(PaymentsParams), responses(
+#[utoipa::path(get, path = "/api/v1/payments", tag = "ledger", params(PaymentsParams), responses(
     (status = 200, body = PaymentPage),
     (status = 400, body = Problem),
 ))]
 async fn payments_by_status(
-    State(state): State<AppState>,
-    StaffUser(_caller): StaffUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     query: Result<Query<PaymentsParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<PaymentPage>> {
     let Query(params) = query
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
     let paging = super::extract::Paging::parse(params.page.as_deref(), params.per_page.as_deref())?;
-    let status = params
-        .status
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .unwrap_or("pending");
-    if !["pending", "recorded", "rejected", "void"].contains(&status) {
-        return Err(ApiError::bad_request(
-            "invalid_status",
-            "status",
-            format!("'{status}' is not a payment status; use pending, recorded, rejected or void"),
-        ));
-    }
     let (items, total) = state
-        .store
-        .payments_by_status(status, paging.per_page, paging.offset())
+        .payments_by_status(
+            &actor,
+            params.status.as_deref(),
+            paging.per_page,
+            paging.offset(),
+        )
         .await?;
     Ok(Json(PaymentPage {
         items: items
@@ -737,7 +547,7 @@ pub struct ConfirmRequest {
 }
 
 /// Confirms a payment a customer reported: the balance drops and a receipt is sent.
-#[utoipa::path(post, path = "/api/v1/payments/{id}/confirm", tag = "ledger", security(("bearer" = ["staff"])), params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/payments/{id}/confirm", tag = "ledger", params(("id" = i64, Path)),
     request_body(content = Option<ConfirmRequest>, description = "Optional"), responses(
     (status = 200, body = PaymentView),
     (status = 404, body = Problem),
@@ -745,45 +555,31 @@ pub struct ConfirmRequest {
     (status = 422, description = "More than the balance now", body = Problem),
 ))]
 async fn confirm_payment(
-    State(state): State<AppState>,
-    StaffUser(actor): StaffUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     Id(payment_id): Id,
     super::extract::OptionalJson(body): super::extract::OptionalJson<ConfirmRequest>,
 ) -> ApiResult<Json<PaymentView>> {
     let advance = body.unwrap_or_default().advance;
-    let outcome = state
-        .store
-        .apply(
-            actor.label(),
-            LedgerCommand::ConfirmPayment {
-                payment_id,
-                advance,
-            },
-        )
-        .await?;
-    Ok(Json(PaymentView::new(&state, payment_of(outcome)?)))
+    let payment = state.confirm_payment(&actor, payment_id, advance).await?;
+    Ok(Json(PaymentView::new(&state, payment)))
 }
 
 /// Rejects a payment a customer reported; the customer is told why.
-#[utoipa::path(post, path = "/api/v1/payments/{id}/reject", tag = "ledger", security(("bearer" = ["staff"])), params(("id" = i64, Path)), request_body = VoidRequest, responses(
+#[utoipa::path(post, path = "/api/v1/payments/{id}/reject", tag = "ledger", params(("id" = i64, Path)), request_body = VoidRequest, responses(
     (status = 200, body = PaymentView),
     (status = 404, body = Problem),
     (status = 409, description = "Not pending", body = Problem),
     (status = 422, body = Problem),
 ))]
 async fn reject_payment(
-    State(state): State<AppState>,
-    StaffUser(actor): StaffUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     Id(payment_id): Id,
     ApiJson(body): ApiJson<VoidRequest>,
 ) -> ApiResult<Json<PaymentView>> {
-    let reason = void_reason(&body)?;
-    let outcome = state
-        .store
-        .apply(
-            actor.label(),
-            LedgerCommand::RejectPayment { payment_id, reason },
-        )
+    let payment = state
+        .reject_payment(&actor, payment_id, &body.reason)
         .await?;
-    Ok(Json(PaymentView::new(&state, payment_of(outcome)?)))
+    Ok(Json(PaymentView::new(&state, payment)))
 }

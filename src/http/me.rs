@@ -2,17 +2,16 @@
 //! nothing else. Every route takes the customer from the session, never
 //! from the request, so one customer cannot name another.
 
-use super::AppState;
-use super::auth::CustomerUser;
+use super::auth::Caller;
 use super::error::{ApiError, ApiResult, Problem};
-use super::extract::{ApiJson, Checks, Patch, RawAmount, checked};
+use super::extract::{ApiJson, Patch, RawAmount};
 use super::ledger::{
-    DueView, PaymentList, PaymentView, StatementParams, StatementView, idempotency_key, keyed,
+    DueView, PaymentList, PaymentView, StatementParams, StatementView, idempotency_key,
     payment_created, statement_view,
 };
-use crate::domain::fields::{Email, PaymentMethod, Phone, TextKind, parse_date};
-use crate::store::customers::CustomerPatch;
-use crate::store::ledger::{LedgerCommand, NewPayment};
+use crate::app::App;
+use crate::app::input::PaymentInput;
+use crate::app::portal::OwnAccount;
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -22,7 +21,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(me, update_me, close_account))
         .routes(routes!(my_statement))
@@ -54,11 +53,14 @@ pub struct MyAccount {
     upi_id: Option<String>,
 }
 
-async fn my_account(state: &AppState, customer_id: i64) -> ApiResult<MyAccount> {
-    let c = state.store.customer(customer_id).await?;
-    let dues = state.store.customer_dues(customer_id).await?;
-    let payments = state.store.customer_payments(customer_id).await?;
-    Ok(MyAccount {
+fn my_account(state: &App, account: OwnAccount) -> MyAccount {
+    let pending: Vec<PaymentView> = account
+        .pending()
+        .cloned()
+        .map(|p| PaymentView::new(state, p))
+        .collect();
+    let c = account.customer;
+    MyAccount {
         id: c.id,
         username: c.username,
         name: c.name,
@@ -71,31 +73,27 @@ async fn my_account(state: &AppState, customer_id: i64) -> ApiResult<MyAccount> 
         credit: state.money((-c.balance).max(0)),
         next_due_date: c.next_due_date.map(|d| d.to_string()),
         currency: state.config().currency.code(),
-        open_dues: dues
+        open_dues: account
+            .open_dues
             .into_iter()
-            .filter(|d| d.status == "open" || d.status == "partial")
             .map(|d| DueView::new(state, d))
             .collect(),
-        pending_payments: payments
-            .into_iter()
-            .filter(|p| p.status == "pending")
-            .map(|p| PaymentView::new(state, p))
-            .collect(),
+        pending_payments: pending,
         upi_id: state.config().upi_id.clone(),
-    })
+    }
 }
 
 /// Your account: profile, balance, overdue amount and open dues.
-#[utoipa::path(get, path = "/api/v1/me", tag = "portal", security(("bearer" = ["customer"])), responses(
+#[utoipa::path(get, path = "/api/v1/me", tag = "portal", responses(
     (status = 200, body = MyAccount),
     (status = 401, body = Problem),
     (status = 403, body = Problem),
 ))]
-async fn me(
-    State(state): State<AppState>,
-    CustomerUser(customer): CustomerUser,
-) -> ApiResult<Json<MyAccount>> {
-    Ok(Json(my_account(&state, customer.id).await?))
+async fn me(State(state): State<App>, Caller(actor): Caller) -> ApiResult<Json<MyAccount>> {
+    Ok(Json(my_account(
+        &state,
+        state.own_account_view(&actor).await?,
+    )))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -110,43 +108,24 @@ pub struct UpdateMe {
     email: Patch<String>,
 }
 
-fn patched<T>(
-    checks: &mut Checks,
-    field: &str,
-    value: Patch<String>,
-    parse: fn(&str) -> Result<T, crate::domain::fields::FieldError>,
-) -> Option<Option<T>> {
-    match value {
-        Patch::Missing => None,
-        Patch::Null => Some(None),
-        Patch::Value(v) if v.trim().is_empty() => Some(None),
-        Patch::Value(v) => checks.field(field, parse(&v)).map(Some),
-    }
-}
-
 /// Changes your phone number or email.
-#[utoipa::path(patch, path = "/api/v1/me", tag = "portal", security(("bearer" = ["customer"])), request_body = UpdateMe, responses(
+#[utoipa::path(patch, path = "/api/v1/me", tag = "portal", request_body = UpdateMe, responses(
     (status = 200, body = MyAccount),
     (status = 409, description = "The email belongs to another account", body = Problem),
     (status = 422, body = Problem),
 ))]
 async fn update_me(
-    State(state): State<AppState>,
-    CustomerUser(customer): CustomerUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     ApiJson(body): ApiJson<UpdateMe>,
 ) -> ApiResult<Json<MyAccount>> {
-    let mut checks = Checks::default();
-    let patch = CustomerPatch {
-        phone: patched(&mut checks, "phone", body.phone, Phone::parse),
-        email: patched(&mut checks, "email", body.email, Email::parse),
-        ..Default::default()
-    };
-    checks.finish()?;
     state
-        .store
-        .update_customer(&customer.label(), customer.id, patch)
+        .update_own_profile(&actor, body.phone, body.email)
         .await?;
-    Ok(Json(my_account(&state, customer.id).await?))
+    Ok(Json(my_account(
+        &state,
+        state.own_account_view(&actor).await?,
+    )))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -155,46 +134,44 @@ pub struct AccountClosed {
 }
 
 /// Closes your account: only when nothing is owed. Sign-in stops and a confirmation is emailed.
-#[utoipa::path(delete, path = "/api/v1/me", tag = "portal", security(("bearer" = ["customer"])), responses(
+#[utoipa::path(delete, path = "/api/v1/me", tag = "portal", responses(
     (status = 200, body = AccountClosed),
     (status = 409, description = "Something is still owed, held as credit or waiting for confirmation", body = Problem),
 ))]
 async fn close_account(
-    State(state): State<AppState>,
-    CustomerUser(customer): CustomerUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
 ) -> ApiResult<Json<AccountClosed>> {
-    state
-        .store
-        .close_own_account(&customer.label(), customer.id)
-        .await?;
+    state.close_own_account(&actor).await?;
     Ok(Json(AccountClosed { status: "closed" }))
 }
 
 /// Your statement: every entry with the running balance.
-#[utoipa::path(get, path = "/api/v1/me/statement", tag = "portal", security(("bearer" = ["customer"])), params(StatementParams), responses(
+#[utoipa::path(get, path = "/api/v1/me/statement", tag = "portal", params(StatementParams), responses(
     (status = 200, body = StatementView),
     (status = 400, body = Problem),
 ))]
 async fn my_statement(
-    State(state): State<AppState>,
-    CustomerUser(customer): CustomerUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     query: Result<Query<StatementParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<StatementView>> {
     let Query(params) = query
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
     let (from, to) = params.range()?;
-    Ok(Json(statement_view(&state, customer.id, from, to).await?))
+    let s = state.own_statement(&actor, from, to).await?;
+    Ok(Json(statement_view(&state, s)))
 }
 
 /// Your payments, newest first, including those waiting for confirmation.
-#[utoipa::path(get, path = "/api/v1/me/payments", tag = "portal", security(("bearer" = ["customer"])), responses(
+#[utoipa::path(get, path = "/api/v1/me/payments", tag = "portal", responses(
     (status = 200, body = PaymentList),
 ))]
 async fn my_payments(
-    State(state): State<AppState>,
-    CustomerUser(customer): CustomerUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
 ) -> ApiResult<Json<PaymentList>> {
-    let payments = state.store.customer_payments(customer.id).await?;
+    let payments = state.own_payments(&actor).await?;
     Ok(Json(PaymentList::new(&state, payments)))
 }
 
@@ -211,74 +188,27 @@ pub struct ReportPayment {
 }
 
 /// Reports a payment you made: it stays pending, and the balance unchanged, until the shop confirms it.
-#[utoipa::path(post, path = "/api/v1/me/payments", tag = "portal", security(("bearer" = ["customer"])), params(
+#[utoipa::path(post, path = "/api/v1/me/payments", tag = "portal", params(
     ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe"),
 ), request_body = ReportPayment, responses(
     (status = 201, description = "Pending until staff confirm", body = PaymentView),
     (status = 422, description = "Invalid, or more than the balance", body = Problem),
 ))]
 async fn pay(
-    State(state): State<AppState>,
-    CustomerUser(customer): CustomerUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     headers: HeaderMap,
     ApiJson(body): ApiJson<ReportPayment>,
 ) -> ApiResult<Response> {
-    let key = idempotency_key(&headers)?;
-    let mut checks = Checks::default();
-    let amount = checks.field(
-        "amount",
-        state.config().currency.parse_positive(&body.amount.0),
-    );
-    let method = match body.method.as_deref().filter(|m| !m.trim().is_empty()) {
-        Some(m) => checks.field("method", PaymentMethod::parse(m)),
-        None => Some(PaymentMethod::Upi),
+    let input = PaymentInput {
+        amount: body.amount.0,
+        method: body.method,
+        reference: body.reference,
+        date: body.date,
+        advance: false,
+        key: idempotency_key(&headers)?,
+        check_repeat: false,
     };
-    let reference = match &body.reference {
-        Some(r) => checks
-            .field("reference", TextKind::Reference.parse_optional(r))
-            .flatten(),
-        None => None,
-    };
-    let today = state.config().today();
-    let paid_on = match body.date.as_deref().filter(|d| !d.trim().is_empty()) {
-        Some(d) => checks.field(
-            "date",
-            parse_date(d).map_err(|e| e.0).and_then(|date| {
-                if date > today {
-                    Err(format!("{date} is in the future"))
-                } else {
-                    Ok(date)
-                }
-            }),
-        ),
-        None => Some(today),
-    };
-    checks.finish()?;
-    let (amount, method, paid_on) = (checked(amount)?, checked(method)?, checked(paid_on)?);
-    let idempotency = keyed(
-        key,
-        serde_json::json!([
-            customer.id,
-            amount.minor(),
-            method.as_str(),
-            reference,
-            paid_on.to_string()
-        ]),
-    );
-    let outcome = state
-        .store
-        .apply(
-            &customer.label(),
-            LedgerCommand::SubmitPayment(NewPayment {
-                customer_id: customer.id,
-                amount,
-                method,
-                reference,
-                paid_on,
-                advance: false,
-                idempotency,
-            }),
-        )
-        .await?;
+    let outcome = state.report_payment(&actor, &input).await?;
     payment_created(&state, outcome)
 }

@@ -3,47 +3,31 @@
 //! and whether the database answers. No amounts of money: those are for
 //! signed-in staff.
 
-use super::AppState;
+use crate::app::App;
 use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Counters kept in memory by this node since it started.
-#[derive(Debug, Default)]
-pub struct Counters {
-    by_class: [AtomicU64; 5],
-}
-
-impl Counters {
-    pub fn count(&self, status: u16) {
-        let class = (status / 100).clamp(1, 5) as usize - 1;
-        self.by_class[class].fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<App> {
     Router::new().route("/metrics", get(metrics))
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+async fn metrics(State(state): State<App>) -> impl IntoResponse {
     let mut out = String::new();
     out.push_str(
         "# HELP duetrack_http_responses_total HTTP responses this node sent, by status class.\n",
     );
     out.push_str("# TYPE duetrack_http_responses_total counter\n");
-    for (i, counter) in state.counters.by_class.iter().enumerate() {
+    for (class, count) in state.counters.snapshot() {
         let _ = writeln!(
             out,
-            "duetrack_http_responses_total{{class=\"{}xx\"}} {}",
-            i + 1,
-            counter.load(Ordering::Relaxed)
+            "duetrack_http_responses_total{{class=\"{class}xx\"}} {count}"
         );
     }
-    let figures = state.store.operational_figures().await;
+    let figures = state.operational_figures().await;
     out.push_str("# HELP duetrack_database_up Whether the database answered this scrape.\n# TYPE duetrack_database_up gauge\n");
     let _ = writeln!(out, "duetrack_database_up {}", i32::from(figures.is_ok()));
     if let Ok(f) = figures {

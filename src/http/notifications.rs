@@ -1,11 +1,11 @@
 //! Email from staff and the email log: `POST /api/v1/notifications`,
 //! `GET /api/v1/emails`, and `POST /api/v1/customers/{id}/reset-credentials`.
 
-use super::AppState;
-use super::auth::{AdminUser, ClientInfo, StaffUser};
+use super::auth::{Caller, ClientInfo};
 use super::error::{ApiError, ApiResult, FieldProblem, Problem};
 use super::extract::{ApiJson, Id, Paging};
-use crate::store::outbox::{Audience, Email, EmailFilter};
+use crate::app::App;
+use crate::app::{Audience, Email, EmailFilter};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(send_notification))
         .routes(routes!(list_emails))
@@ -96,31 +96,18 @@ fn parse_audience(to: &Value) -> ApiResult<Audience> {
 }
 
 /// Queues a message from staff to one customer, a selection, all with a balance, or all overdue.
-#[utoipa::path(post, path = "/api/v1/notifications", tag = "notifications", security(("bearer" = ["admin"])), request_body = NotificationRequest, responses(
+#[utoipa::path(post, path = "/api/v1/notifications", tag = "notifications", request_body = NotificationRequest, responses(
     (status = 202, description = "Queued in the outbox", body = NotificationQueued),
     (status = 422, body = Problem),
 ))]
 async fn send_notification(
-    State(state): State<AppState>,
-    AdminUser(actor): AdminUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     ApiJson(body): ApiJson<NotificationRequest>,
 ) -> ApiResult<(StatusCode, Json<NotificationQueued>)> {
     let audience = parse_audience(&body.to)?;
-    let subject = body.subject.trim();
-    if subject.is_empty() || subject.chars().count() > 200 || subject.chars().any(char::is_control)
-    {
-        return Err(invalid(
-            "subject",
-            "must be 1 to 200 characters on one line",
-        ));
-    }
-    let text = body.body.trim();
-    if text.is_empty() || text.chars().count() > 20_000 {
-        return Err(invalid("body", "must be 1 to 20000 characters"));
-    }
     let outcome = state
-        .store
-        .queue_manual(actor.label(), &audience, subject, text)
+        .send_message(&actor, &audience, &body.subject, &body.body)
         .await?;
     Ok((
         StatusCode::ACCEPTED,
@@ -172,13 +159,13 @@ const KINDS: [&str; 9] = [
 ];
 
 /// The email log: every message with its state, newest first.
-#[utoipa::path(get, path = "/api/v1/emails", tag = "notifications", security(("bearer" = ["staff"])), params(EmailParams), responses(
+#[utoipa::path(get, path = "/api/v1/emails", tag = "notifications", params(EmailParams), responses(
     (status = 200, body = EmailPage),
     (status = 400, body = Problem),
 ))]
 async fn list_emails(
-    State(state): State<AppState>,
-    StaffUser(_caller): StaffUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     query: Result<Query<EmailParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<EmailPage>> {
     let Query(params) = query
@@ -210,8 +197,7 @@ async fn list_emails(
         },
     };
     let (items, total) = state
-        .store
-        .list_emails(&filter, paging.per_page, paging.offset())
+        .emails(&actor, &filter, paging.per_page, paging.offset())
         .await?;
     Ok(Json(EmailPage {
         items,
@@ -228,27 +214,19 @@ pub struct ResetQueued {
 }
 
 /// Emails the customer a one-time link to choose a new password.
-#[utoipa::path(post, path = "/api/v1/customers/{id}/reset-credentials", tag = "customers", security(("bearer" = ["staff"])), params(("id" = i64, Path)), responses(
+#[utoipa::path(post, path = "/api/v1/customers/{id}/reset-credentials", tag = "customers", params(("id" = i64, Path)), responses(
     (status = 202, body = ResetQueued),
     (status = 404, body = Problem),
     (status = 409, description = "The customer has no email address, or is deleted", body = Problem),
     (status = 429, description = "Too many reset links for this customer in the last hour", body = Problem),
 ))]
 async fn reset_credentials(
-    State(state): State<AppState>,
-    StaffUser(actor): StaffUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     ClientInfo(client): ClientInfo,
     Id(id): Id,
 ) -> ApiResult<(StatusCode, Json<ResetQueued>)> {
-    let customer = state.store.customer(id).await?;
-    if let Err(seconds) = state
-        .store
-        .allow_reset_request(&customer.username, &client)
-        .await?
-    {
-        return Err(ApiError::throttled(seconds));
-    }
-    let customer = state.store.reset_credentials(actor.label(), id).await?;
+    let customer = state.reset_credentials(&actor, id, &client).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(ResetQueued {

@@ -1,14 +1,12 @@
 //! Staff accounts (`/api/v1/staff`) and the sign-in log (`/api/v1/signins`).
 //! Admins manage accounts below the owner; only the owner manages owners.
 
-use super::AppState;
-use super::auth::AdminUser;
+use super::auth::Caller;
 use super::error::{ApiError, ApiResult, FieldProblem, Problem};
-use super::extract::{ApiJson, Checks, Id, Paging, Patch};
-use crate::domain::access::{self, Role};
-use crate::domain::fields::Email;
-use crate::store::auth::{SigninAttempt, SigninFilter};
-use crate::store::staff::{NewStaff, StaffMember, StaffPatch};
+use super::extract::{ApiJson, Id, Paging, Patch};
+use crate::app::App;
+use crate::app::staff::{StaffEdit, StaffInput};
+use crate::app::{SigninAttempt, SigninFilter, StaffMember, time_bound};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -17,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(list_staff, create_staff))
         .routes(routes!(get_staff, update_staff, delete_staff))
@@ -30,15 +28,12 @@ pub struct StaffList {
 }
 
 /// Every staff account, deleted ones included.
-#[utoipa::path(get, path = "/api/v1/staff", tag = "staff", security(("bearer" = ["admin"])), responses(
+#[utoipa::path(get, path = "/api/v1/staff", tag = "staff", responses(
     (status = 200, body = StaffList),
 ))]
-async fn list_staff(
-    State(state): State<AppState>,
-    AdminUser(_caller): AdminUser,
-) -> ApiResult<Json<StaffList>> {
+async fn list_staff(State(state): State<App>, Caller(actor): Caller) -> ApiResult<Json<StaffList>> {
     Ok(Json(StaffList {
-        items: state.store.list_staff().await?,
+        items: state.staff_accounts(&actor).await?,
     }))
 }
 
@@ -51,72 +46,39 @@ pub struct CreateStaff {
     email: Option<String>,
 }
 
-fn parse_role(checks: &mut Checks, raw: &str) -> Option<Role> {
-    let role = Role::parse(raw.trim());
-    if role.is_none() {
-        checks.fail(
-            "role",
-            format!("'{raw}' is not a role; use owner, admin or staff"),
-        );
-    }
-    role
-}
-
 /// Creates a staff account.
-#[utoipa::path(post, path = "/api/v1/staff", tag = "staff", security(("bearer" = ["admin"])), request_body = CreateStaff, responses(
+#[utoipa::path(post, path = "/api/v1/staff", tag = "staff", request_body = CreateStaff, responses(
     (status = 201, body = StaffMember),
     (status = 403, description = "Only the owner creates owners", body = Problem),
     (status = 409, description = "The user name is taken", body = Problem),
     (status = 422, body = Problem),
 ))]
 async fn create_staff(
-    State(state): State<AppState>,
-    AdminUser(actor): AdminUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     ApiJson(body): ApiJson<CreateStaff>,
 ) -> ApiResult<(StatusCode, Json<StaffMember>)> {
-    let mut checks = Checks::default();
-    let username = checks.field("username", access::check_username(&body.username));
-    let role = parse_role(&mut checks, &body.role);
-    if let Err(why) = access::check_new_password(&body.password, body.username.trim()) {
-        checks.fail("password", format!("the password {why}"));
-    }
-    let email = match body.email.as_deref().filter(|e| !e.trim().is_empty()) {
-        Some(e) => checks
-            .field("email", Email::parse(e))
-            .map(|e| e.as_str().to_string()),
-        None => None,
+    let input = StaffInput {
+        username: body.username,
+        password: body.password,
+        role: body.role,
+        email: body.email,
     };
-    checks.finish()?;
-    let (Some(username), Some(role)) = (username, role) else {
-        return Err(ApiError::internal());
-    };
-    let member = state
-        .store
-        .create_staff(
-            actor.label(),
-            actor.role,
-            NewStaff {
-                username,
-                password: body.password,
-                role,
-                email,
-            },
-        )
-        .await?;
+    let member = state.create_staff(&actor, &input).await?;
     Ok((StatusCode::CREATED, Json(member)))
 }
 
 /// One staff account.
-#[utoipa::path(get, path = "/api/v1/staff/{id}", tag = "staff", security(("bearer" = ["admin"])), params(("id" = i64, Path)), responses(
+#[utoipa::path(get, path = "/api/v1/staff/{id}", tag = "staff", params(("id" = i64, Path)), responses(
     (status = 200, body = StaffMember),
     (status = 404, body = Problem),
 ))]
 async fn get_staff(
-    State(state): State<AppState>,
-    AdminUser(_caller): AdminUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     Id(id): Id,
 ) -> ApiResult<Json<StaffMember>> {
-    Ok(Json(state.store.staff_member(id).await?))
+    Ok(Json(state.staff_account(&actor, id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -130,7 +92,7 @@ pub struct UpdateStaff {
 }
 
 /// Changes a staff account's role, email or password.
-#[utoipa::path(patch, path = "/api/v1/staff/{id}", tag = "staff", security(("bearer" = ["admin"])), params(("id" = i64, Path)), request_body = UpdateStaff, responses(
+#[utoipa::path(patch, path = "/api/v1/staff/{id}", tag = "staff", params(("id" = i64, Path)), request_body = UpdateStaff, responses(
     (status = 200, body = StaffMember),
     (status = 403, body = Problem),
     (status = 404, body = Problem),
@@ -138,65 +100,33 @@ pub struct UpdateStaff {
     (status = 422, body = Problem),
 ))]
 async fn update_staff(
-    State(state): State<AppState>,
-    AdminUser(actor): AdminUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     Id(id): Id,
     ApiJson(body): ApiJson<UpdateStaff>,
 ) -> ApiResult<Json<StaffMember>> {
-    let mut checks = Checks::default();
-    let role = body
-        .role
-        .as_deref()
-        .and_then(|r| parse_role(&mut checks, r));
-    let email = match body.email {
-        Patch::Missing => None,
-        Patch::Null => Some(None),
-        Patch::Value(e) if e.trim().is_empty() => Some(None),
-        Patch::Value(e) => checks
-            .field("email", Email::parse(&e))
-            .map(|e| Some(e.as_str().to_string())),
+    let edit = StaffEdit {
+        role: body.role,
+        email: body.email,
+        password: body.password,
     };
-    if let Some(password) = &body.password {
-        let target = state.store.staff_member(id).await?;
-        if let Err(why) = access::check_new_password(password, &target.username) {
-            checks.fail("password", format!("the password {why}"));
-        }
-    }
-    checks.finish()?;
-    let member = state
-        .store
-        .update_staff(
-            actor.label(),
-            actor.role,
-            id,
-            StaffPatch {
-                role,
-                email,
-                password: body.password,
-            },
-        )
-        .await?;
+    let member = state.update_staff(&actor, id, &edit).await?;
     Ok(Json(member))
 }
 
 /// Deletes a staff account: it can no longer sign in; its history stays.
-#[utoipa::path(delete, path = "/api/v1/staff/{id}", tag = "staff", security(("bearer" = ["admin"])), params(("id" = i64, Path)), responses(
+#[utoipa::path(delete, path = "/api/v1/staff/{id}", tag = "staff", params(("id" = i64, Path)), responses(
     (status = 200, body = StaffMember),
     (status = 403, body = Problem),
     (status = 404, body = Problem),
     (status = 409, body = Problem),
 ))]
 async fn delete_staff(
-    State(state): State<AppState>,
-    AdminUser(actor): AdminUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     Id(id): Id,
 ) -> ApiResult<Json<StaffMember>> {
-    Ok(Json(
-        state
-            .store
-            .delete_staff(actor.label(), actor.id, actor.role, id)
-            .await?,
-    ))
+    Ok(Json(state.delete_staff(&actor, id).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -222,33 +152,23 @@ pub struct SigninPage {
     per_page: i64,
 }
 
-fn time_bound(field: &str, raw: Option<String>) -> ApiResult<Option<String>> {
-    let Some(raw) = raw.map(|r| r.trim().to_string()).filter(|r| !r.is_empty()) else {
-        return Ok(None);
-    };
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&raw) {
-        return Ok(Some(crate::store::timestamp_text(
-            t.with_timezone(&chrono::Utc),
-        )));
-    }
-    match crate::domain::fields::parse_date(&raw) {
-        Ok(d) => Ok(Some(format!("{d}T00:00:00.000000Z"))),
-        Err(_) => Err(ApiError::bad_request(
-            "invalid_date",
-            field,
-            format!("'{raw}' is neither a date YYYY-MM-DD nor an RFC 3339 time"),
-        )),
-    }
+/// A bound of the range: an RFC 3339 time, or a date meaning its midnight UTC.
+fn utc_bound(field: &'static str, raw: Option<String>) -> ApiResult<Option<String>> {
+    raw.map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .map(|r| time_bound(chrono_tz::UTC, field, &r, false))
+        .transpose()
+        .map_err(ApiError::from)
 }
 
 /// Every attempt to sign in, set a password or request a reset, newest first.
-#[utoipa::path(get, path = "/api/v1/signins", tag = "staff", security(("bearer" = ["admin"])), params(SigninParams), responses(
+#[utoipa::path(get, path = "/api/v1/signins", tag = "staff", params(SigninParams), responses(
     (status = 200, body = SigninPage),
     (status = 400, body = Problem),
 ))]
 async fn list_signins(
-    State(state): State<AppState>,
-    AdminUser(_caller): AdminUser,
+    State(state): State<App>,
+    Caller(actor): Caller,
     query: Result<Query<SigninParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<SigninPage>> {
     let Query(params) = query
@@ -276,12 +196,11 @@ async fn list_signins(
             .map(|k| k.trim().to_string())
             .filter(|k| !k.is_empty()),
         success,
-        from: time_bound("from", params.from)?,
-        to: time_bound("to", params.to)?,
+        from: utc_bound("from", params.from)?,
+        to: utc_bound("to", params.to)?,
     };
     let (items, total) = state
-        .store
-        .list_signins(&filter, paging.per_page, paging.offset())
+        .signins(&actor, &filter, paging.per_page, paging.offset())
         .await?;
     Ok(Json(SigninPage {
         items,

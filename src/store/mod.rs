@@ -7,6 +7,7 @@ pub mod auth;
 pub mod customers;
 pub mod dashboard;
 pub mod db;
+pub mod idempotency;
 pub mod ledger;
 pub mod outbox;
 pub mod portal;

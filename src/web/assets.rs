@@ -1,6 +1,6 @@
 //! Static files compiled into the binary.
 
-use crate::http::AppState;
+use crate::app::App;
 use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -20,7 +20,7 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     )
 }
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<App> {
     Router::new()
         .route(
             "/static/app.css",

@@ -1,12 +1,12 @@
 //! Small helpers shared by the pages: how amounts, dates and times read,
 //! and field errors kept next to their field.
 
+use crate::app::{App, AppError};
 use crate::domain::money::Money;
-use crate::http::AppState;
 use chrono::NaiveDate;
 use std::collections::HashMap;
 
-pub fn money(state: &AppState, minor: i64) -> String {
+pub fn money(state: &App, minor: i64) -> String {
     state.config().currency.display(Money(minor))
 }
 
@@ -20,7 +20,7 @@ pub fn opt_date(d: Option<NaiveDate>) -> String {
 }
 
 /// An RFC 3339 time in the shop's time zone: "5 Jan 2026, 14:05".
-pub fn when(state: &AppState, rfc3339: &str) -> String {
+pub fn when(state: &App, rfc3339: &str) -> String {
     chrono::DateTime::parse_from_rfc3339(rfc3339)
         .map(|t| {
             t.with_timezone(&state.config().timezone)
@@ -90,42 +90,40 @@ impl FormState {
             .or_insert_with(|| message.into());
     }
 
-    /// The value of a parsed field, or its error recorded as "`label` …".
-    pub fn field<T, E: std::fmt::Display>(
-        &mut self,
-        name: &str,
-        label: &str,
-        result: Result<T, E>,
-    ) -> Option<T> {
-        match result {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.fail(name, format!("{label} {e}"));
-                None
-            }
-        }
-    }
-
     pub fn is_ok(&self) -> bool {
         self.errors.is_empty()
     }
 
-    /// Records the field of a store refusal, or a general error.
-    pub fn fail_with(&mut self, error: &crate::store::StoreError) {
-        use crate::store::StoreError;
+    /// Records a refusal from the application: each field's problem next
+    /// to the field, worded after its label ("Due date is before …"), and
+    /// anything else at the top of the form.
+    pub fn fail_with(&mut self, error: &AppError) {
         match error {
-            StoreError::Conflict { message, field, .. }
-            | StoreError::Rejected { message, field, .. } => {
-                self.fail(field.unwrap_or("form"), message.clone())
+            AppError::Invalid(problems) => {
+                for p in problems {
+                    self.fail(&p.field, format!("{} {}", label(&p.field), p.detail));
+                }
             }
-            StoreError::NotFound { .. } | StoreError::Forbidden(_) | StoreError::Throttled(_) => {
-                self.fail("form", error.to_string())
+            AppError::Conflict { message, field, .. }
+            | AppError::Rejected { message, field, .. } => {
+                self.fail(field.unwrap_or("form"), crate::web::sentence(message))
             }
-            StoreError::Db(_) => self.fail(
+            AppError::Internal => self.fail(
                 "form",
-                "something went wrong on our side; nothing was changed",
+                "Something went wrong on our side; nothing was changed.",
             ),
+            other => self.fail("form", crate::web::sentence(&other.to_string())),
         }
+    }
+}
+
+/// A field's name as a form labels it: "credit_limit" → "Credit limit".
+pub fn label(field: &str) -> String {
+    let words = field.replace('_', " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 

@@ -4,6 +4,7 @@
 //! session cookie set at sign-in, and every form carries the session's CSRF
 //! token.
 
+pub mod access;
 mod assets;
 mod charts;
 mod forms;
@@ -11,10 +12,9 @@ mod portal;
 mod signin;
 mod staff;
 
-use crate::http::AppState;
-use crate::http::auth::{CSRF_COOKIE, SESSION_COOKIE};
-use crate::store::StoreError;
-use crate::store::auth::{Principal, Session};
+use crate::app::{
+    Action, Actor, App, AppError, CSRF_COOKIE, Principal, SESSION_COOKIE, Session, may,
+};
 use askama::Template;
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -22,12 +22,17 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-pub fn router() -> Router<AppState> {
+/// Every page. The signed-in ones sit behind [`access::guard`], which asks
+/// the application whether the visitor may see each one.
+pub fn router(app: App) -> Router<App> {
+    let signed_in = Router::new()
+        .merge(staff::router())
+        .merge(portal::router())
+        .route_layer(axum::middleware::from_fn_with_state(app, access::guard));
     Router::new()
         .merge(assets::router())
         .merge(signin::router())
-        .merge(staff::router())
-        .merge(portal::router())
+        .merge(signed_in)
 }
 
 const FLASH_COOKIE: &str = "duetrack_flash";
@@ -39,6 +44,54 @@ pub struct Flash {
     pub text: String,
 }
 
+/// What the signed-in visitor may do, from the permission table: which
+/// menu entries and buttons a page shows.
+#[derive(Debug, Clone, Default)]
+pub struct Can {
+    pub view_customers: bool,
+    pub create_customer: bool,
+    pub edit_customer: bool,
+    pub pause_reminders: bool,
+    pub delete_customer: bool,
+    pub restore_customer: bool,
+    pub reset_credentials: bool,
+    pub add_due: bool,
+    pub record_payment: bool,
+    pub void_entry: bool,
+    pub review_payments: bool,
+    pub send_message: bool,
+    pub view_emails: bool,
+    pub view_activity: bool,
+    pub view_signins: bool,
+    pub manage_staff: bool,
+    pub edit_settings: bool,
+}
+
+impl Can {
+    pub fn of(actor: &Actor) -> Self {
+        let may = |action| may(actor, action);
+        Self {
+            view_customers: may(Action::ViewCustomers),
+            create_customer: may(Action::CreateCustomer),
+            edit_customer: may(Action::EditCustomer),
+            pause_reminders: may(Action::PauseReminders),
+            delete_customer: may(Action::DeleteCustomer),
+            restore_customer: may(Action::RestoreCustomer),
+            reset_credentials: may(Action::ResetCredentials),
+            add_due: may(Action::AddDue),
+            record_payment: may(Action::RecordPayment),
+            void_entry: may(Action::VoidEntry),
+            review_payments: may(Action::ReviewPayments),
+            send_message: may(Action::SendMessage),
+            view_emails: may(Action::ViewEmails),
+            view_activity: may(Action::ViewActivity),
+            view_signins: may(Action::ViewSignins),
+            manage_staff: may(Action::ManageStaff),
+            edit_settings: may(Action::EditSettings),
+        }
+    }
+}
+
 /// What every page's frame shows: the shop, who is signed in, the menu.
 #[derive(Debug, Clone)]
 pub struct Chrome {
@@ -46,9 +99,9 @@ pub struct Chrome {
     pub title: String,
     pub user: String,
     pub is_staff: bool,
-    pub is_admin: bool,
-    pub is_owner: bool,
     pub is_customer: bool,
+    /// What the menu and the page's buttons offer.
+    pub can: Can,
     pub csrf: String,
     pub flash: Option<Flash>,
     /// The menu entry of this page, for aria-current.
@@ -72,17 +125,7 @@ pub struct Visitor {
     pub flash: Option<Flash>,
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim())
-        .filter(|v| !v.is_empty())
-}
+use crate::edge::{cookie, same_secret};
 
 fn read_flash(headers: &HeaderMap) -> Option<Flash> {
     let raw = cookie(headers, FLASH_COOKIE)?;
@@ -186,33 +229,45 @@ pub fn error_page(page: Chrome, status: StatusCode, message: &str, back: &str) -
     )
 }
 
-/// A store error as a page.
-pub fn store_error_page(page: Chrome, error: StoreError, back: &str) -> Response {
-    let (status, message) = match &error {
-        StoreError::NotFound { .. } => (StatusCode::NOT_FOUND, error.to_string()),
-        StoreError::Conflict { message, .. } => (StatusCode::CONFLICT, message.clone()),
-        StoreError::Rejected { message, .. } => (StatusCode::UNPROCESSABLE_ENTITY, message.clone()),
-        StoreError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
-        StoreError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, error.to_string()),
-        StoreError::Db(e) => {
-            tracing::error!(error = %e, "database error behind a page");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong on our side; it has been logged and nothing was changed."
-                    .to_string(),
-            )
+/// A refusal from the application as a page.
+pub fn app_error_page(page: Chrome, error: AppError, back: &str) -> Response {
+    let status = match &error {
+        AppError::Invalid(_) | AppError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+        AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+        AppError::Conflict { .. } => StatusCode::CONFLICT,
+        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        AppError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Busy | AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let message = match &error {
+        AppError::Internal => {
+            "Something went wrong on our side; it has been logged and nothing was changed."
+                .to_string()
         }
+        other => sentence(&other.to_string()),
     };
     error_page(page, status, &message, back)
 }
 
-impl FromRequestParts<AppState> for Visitor {
+/// A message as a sentence: a capital first letter and a full stop.
+pub fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => return String::new(),
+    };
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
+impl FromRequestParts<App> for Visitor {
     type Rejection = Response;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &App) -> Result<Self, Self::Rejection> {
         let to_login = || {
             let next = parts
                 .uri
@@ -224,11 +279,7 @@ impl FromRequestParts<AppState> for Visitor {
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(to_login());
         };
-        let session = match state
-            .store
-            .session(token, state.config().session_idle_minutes)
-            .await
-        {
+        let session = match state.session(token).await {
             Ok(Some(s)) => s,
             Ok(None) => return Err(to_login()),
             Err(e) => {
@@ -245,29 +296,29 @@ impl FromRequestParts<AppState> for Visitor {
 
 impl Visitor {
     pub fn is_staff(&self) -> bool {
-        matches!(self.session.principal, Principal::Staff { .. })
+        App::is_staff(&self.session.principal)
+    }
+
+    /// Who is asking, as the application layer knows them.
+    pub fn actor(&self) -> &Actor {
+        &self.session.principal
     }
 
     /// The frame of a page for this visitor.
-    pub async fn chrome(&self, state: &AppState, title: &str, active: &'static str) -> Chrome {
+    pub async fn chrome(&self, state: &App, title: &str, active: &'static str) -> Chrome {
         let (user, role) = match &self.session.principal {
             Principal::Staff { username, role, .. } => (username.clone(), Some(*role)),
             Principal::Customer { username, .. } => (username.clone(), None),
         };
-        let pending = if role.is_some() {
-            state.store.pending_payment_count().await.unwrap_or(0)
-        } else {
-            0
-        };
-        use crate::domain::access::Role;
+        // A badge in the menu: a failed count shows no badge, not an error.
+        let pending = state.pending_count(self.actor()).await.unwrap_or(0);
         Chrome {
             shop: state.config().shop_name.clone(),
             title: title.to_string(),
             user,
             is_staff: role.is_some(),
-            is_admin: role.is_some_and(|r| r >= Role::Admin),
-            is_owner: role == Some(Role::Owner),
             is_customer: role.is_none(),
+            can: Can::of(self.actor()),
             csrf: self.session.csrf_token.clone(),
             flash: self.flash.clone(),
             active,
@@ -277,26 +328,19 @@ impl Visitor {
 
     /// Whether a submitted form carries this session's CSRF token.
     pub fn csrf_ok(&self, sent: &str) -> bool {
-        let expected = &self.session.csrf_token;
-        sent.len() == expected.len()
-            && sent
-                .bytes()
-                .zip(expected.bytes())
-                .fold(0u8, |a, (x, y)| a | (x ^ y))
-                == 0
+        same_secret(sent, &self.session.csrf_token)
     }
 }
 
 /// The frame for pages seen before signing in.
-pub fn public_chrome(state: &AppState, title: &str, flash: Option<Flash>) -> Chrome {
+pub fn public_chrome(state: &App, title: &str, flash: Option<Flash>) -> Chrome {
     Chrome {
         shop: state.config().shop_name.clone(),
         title: title.to_string(),
         user: String::new(),
         is_staff: false,
-        is_admin: false,
-        is_owner: false,
         is_customer: false,
+        can: Can::default(),
         csrf: String::new(),
         flash,
         active: "",

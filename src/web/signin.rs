@@ -1,9 +1,9 @@
 //! Signing in and out on the web, and the page invitation and reset links open.
 
 use super::{Visitor, public_chrome, read_flash, redirect_with, render, session_cookies};
-use crate::http::AppState;
-use crate::http::auth::ClientInfo;
-use crate::store::auth::{LoginOutcome, Principal, SetPasswordOutcome};
+use crate::app::App;
+use crate::app::{LoginOutcome, SetPasswordOutcome};
+use crate::edge::ClientInfo;
 use askama::Template;
 use axum::Form;
 use axum::Router;
@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<App> {
     Router::new()
         .route("/", get(home))
         .route("/login", get(login_page).post(login))
@@ -22,7 +22,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The front door: staff to the dashboard, customers to their account.
-async fn home(State(state): State<AppState>, request: Request) -> Response {
+async fn home(State(state): State<App>, request: Request) -> Response {
     let (mut parts, _) = request.into_parts();
     match Visitor::from_request_parts(&mut parts, &state).await {
         Ok(v) if v.is_staff() => Redirect::to("/dashboard").into_response(),
@@ -54,7 +54,7 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 async fn login_page(
-    State(state): State<AppState>,
+    State(state): State<App>,
     headers: HeaderMap,
     Query(q): Query<NextParam>,
 ) -> Response {
@@ -80,7 +80,7 @@ struct LoginForm {
 }
 
 async fn login(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ClientInfo(client): ClientInfo,
     Form(form): Form<LoginForm>,
 ) -> Response {
@@ -100,11 +100,7 @@ async fn login(
         return failed("Enter your username and password.", StatusCode::OK);
     }
     let hours = state.config().session_hours;
-    let outcome = match state
-        .store
-        .login(&form.username, &form.password, &client, hours)
-        .await
-    {
+    let outcome = match state.sign_in(&form.username, &form.password, &client).await {
         Ok(o) => o,
         Err(e) => {
             tracing::error!(error = %e, "sign-in failed");
@@ -119,7 +115,7 @@ async fn login(
             let next = safe_next(form.next.as_deref());
             let to = if !next.is_empty() {
                 next
-            } else if matches!(session.principal, Principal::Staff { .. }) {
+            } else if App::is_staff(&session.principal) {
                 "/dashboard".to_string()
             } else {
                 "/portal".to_string()
@@ -152,7 +148,7 @@ struct CsrfForm {
 }
 
 async fn logout(
-    State(state): State<AppState>,
+    State(state): State<App>,
     visitor: Visitor,
     Form(form): Form<CsrfForm>,
 ) -> Response {
@@ -160,11 +156,7 @@ async fn logout(
         let page = visitor.chrome(&state, "Sign out", "").await;
         return super::csrf_refused(page);
     }
-    if let Err(e) = state
-        .store
-        .revoke_session(&visitor.session.token_hash)
-        .await
-    {
+    if let Err(e) = state.sign_out(&visitor.session).await {
         tracing::error!(error = %e, "sign-out failed");
     }
     let mut response = redirect_with("/login", "ok", "You are signed out.");
@@ -196,7 +188,7 @@ struct TokenParam {
     token: Option<String>,
 }
 
-async fn set_password_page(State(state): State<AppState>, Query(q): Query<TokenParam>) -> Response {
+async fn set_password_page(State(state): State<App>, Query(q): Query<TokenParam>) -> Response {
     let token = q.token.unwrap_or_default();
     let error = token
         .is_empty()
@@ -223,7 +215,7 @@ struct SetPasswordForm {
 }
 
 async fn set_password(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ClientInfo(client): ClientInfo,
     Form(form): Form<SetPasswordForm>,
 ) -> Response {
@@ -249,8 +241,7 @@ async fn set_password(
         );
     }
     match state
-        .store
-        .set_password_with_token(&form.token, &form.password, &client)
+        .set_password_with_link(&form.token, &form.password, &client)
         .await
     {
         Ok(SetPasswordOutcome::Done { username }) => render(

@@ -13,3 +13,4 @@ mod ledger;
 mod scheduler;
 mod sessions;
 mod smtp;
+mod web;

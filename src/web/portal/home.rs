@@ -2,11 +2,11 @@
 //! form, with a UPI QR code when the shop has a UPI id.
 
 use super::customer;
+use crate::app::{Actor, App};
 use crate::domain::fields::PaymentMethod;
 use crate::domain::money::Money;
-use crate::http::AppState;
 use crate::web::forms::{FormState, date, due_phrase, money, opt_date};
-use crate::web::{Chrome, Visitor, render, store_error_page};
+use crate::web::{Chrome, Visitor, app_error_page, render};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -46,7 +46,7 @@ pub(super) struct QrQuery {
     amount: Option<String>,
 }
 
-fn upi_link(state: &AppState, upi: &str, amount: i64) -> String {
+fn upi_link(state: &App, upi: &str, amount: i64) -> String {
     let enc = |s: &str| crate::web::percent_encode(s);
     format!(
         "upi://pay?pa={}&pn={}&am={}&cu={}&tn={}",
@@ -77,28 +77,29 @@ fn qr_svg(text: &str) -> Option<String> {
 }
 
 pub(super) async fn show_home(
-    state: &AppState,
+    state: &App,
+    actor: &Actor,
     page: Chrome,
-    customer_id: i64,
     form: FormState,
     qr_amount: Option<i64>,
     status: StatusCode,
 ) -> Response {
-    let c = match state.store.customer(customer_id).await {
-        Ok(c) => c,
-        Err(e) => return store_error_page(page, e, "/portal"),
+    let account = match state.own_account_view(actor).await {
+        Ok(a) => a,
+        Err(e) => return app_error_page(page, e, "/portal"),
     };
     let today = state.config().today();
-    let dues = state
-        .store
-        .customer_dues(customer_id)
-        .await
-        .unwrap_or_default();
-    let payments = state
-        .store
-        .customer_payments(customer_id)
-        .await
-        .unwrap_or_default();
+    let pending: Vec<(String, String, String)> = account
+        .pending()
+        .map(|p| {
+            (
+                money(state, p.amount),
+                p.method.as_str().to_string(),
+                date(p.paid_on),
+            )
+        })
+        .collect();
+    let (c, dues) = (account.customer, account.open_dues);
     let m = |x: i64| money(state, x);
     let owed = c.balance.max(0);
     let qr_minor = qr_amount.filter(|a| *a > 0).unwrap_or(owed);
@@ -132,7 +133,6 @@ pub(super) async fn show_home(
             days_overdue: c.days_overdue,
             dues: dues
                 .iter()
-                .filter(|d| d.status == "open" || d.status == "partial")
                 .map(|d| {
                     (
                         d.description
@@ -148,16 +148,12 @@ pub(super) async fn show_home(
                         if d.due_date.is_some_and(|x| x < today) {
                             "overdue".to_string()
                         } else {
-                            d.status.clone()
+                            d.status.as_str().to_string()
                         },
                     )
                 })
                 .collect(),
-            pending: payments
-                .iter()
-                .filter(|p| p.status == "pending")
-                .map(|p| (m(p.amount), p.method.clone(), date(p.paid_on)))
-                .collect(),
+            pending,
             currency: state.config().currency.code(),
             methods: PaymentMethod::ALL.iter().map(|m| m.as_str()).collect(),
             form,
@@ -174,7 +170,7 @@ pub(super) async fn show_home(
 }
 
 pub(super) async fn home(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Query(q): Query<QrQuery>,
 ) -> Response {
@@ -188,8 +184,8 @@ pub(super) async fn home(
         .map(Money::minor);
     show_home(
         &state,
+        &me,
         page,
-        me.id,
         FormState::default(),
         qr_amount,
         StatusCode::OK,

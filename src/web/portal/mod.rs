@@ -9,14 +9,12 @@ mod payments;
 mod profile;
 
 use super::{Chrome, Visitor};
-use crate::http::AppState;
-use crate::http::auth::CustomerActor;
-use crate::store::auth::Principal;
+use crate::app::{Actor, App};
 use axum::Router;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<App> {
     Router::new()
         .route("/portal", get(home::home))
         .route("/portal/pay", post(pay::pay))
@@ -31,20 +29,13 @@ pub fn router() -> Router<AppState> {
         .route("/portal/close", post(profile::close))
 }
 
+/// The signed-in customer and the page frame. That a customer (and only
+/// a customer) reaches these pages was settled by the guard in front of them.
 async fn customer(
-    state: &AppState,
+    state: &App,
     v: &Visitor,
     title: &str,
     active: &'static str,
-) -> Result<(CustomerActor, Chrome), Response> {
-    match &v.session.principal {
-        Principal::Customer { id, username } => Ok((
-            CustomerActor {
-                id: *id,
-                username: username.clone(),
-            },
-            v.chrome(state, title, active).await,
-        )),
-        Principal::Staff { .. } => Err(Redirect::to("/dashboard").into_response()),
-    }
+) -> Result<(Actor, Chrome), Response> {
+    Ok((v.actor().clone(), v.chrome(state, title, active).await))
 }

@@ -3,10 +3,10 @@
 
 use super::customer;
 use super::home::show_home;
-use crate::domain::fields::{PaymentMethod, TextKind};
-use crate::http::AppState;
-use crate::store::ledger::{IdempotencyKey, LedgerCommand, NewPayment};
+use crate::app::input::PaymentInput;
+use crate::app::{App, PaymentRecorded};
 use crate::web::forms::{FormState, money};
+use crate::web::staff::repeat_page;
 use crate::web::{Visitor, csrf_refused, redirect_with};
 use axum::Form;
 use axum::extract::State;
@@ -26,13 +26,12 @@ pub(super) struct PayForm {
     reference: String,
     #[serde(default)]
     idempotency_key: String,
+    /// "yes" once the customer confirmed a payment that repeats the last one.
+    #[serde(default)]
+    confirm_repeat: String,
 }
 
-pub(super) async fn pay(
-    State(state): State<AppState>,
-    v: Visitor,
-    Form(f): Form<PayForm>,
-) -> Response {
+pub(super) async fn pay(State(state): State<App>, v: Visitor, Form(f): Form<PayForm>) -> Response {
     let (me, page) = match customer(&state, &v, "My account", "portal").await {
         Ok(x) => x,
         Err(r) => return r,
@@ -45,60 +44,44 @@ pub(super) async fn pay(
         ("method", &f.method),
         ("reference", &f.reference),
     ]);
-    let amount = form.field(
-        "amount",
-        "The amount",
-        state.store.currency().parse_positive(&f.amount),
-    );
-    let method = PaymentMethod::parse(if f.method.trim().is_empty() {
-        "upi"
-    } else {
-        &f.method
-    });
-    if let Err(e) = &method {
-        form.fail("method", e.0.clone());
-    }
-    let reference = match TextKind::Reference.parse_optional(&f.reference) {
-        Ok(r) => r,
-        Err(e) => {
-            form.fail("reference", format!("The reference {e}"));
-            None
-        }
+    let input = PaymentInput {
+        amount: f.amount.clone(),
+        method: Some(f.method.clone()),
+        reference: Some(f.reference.clone()),
+        date: None,
+        advance: false,
+        key: Some(f.idempotency_key.clone()).filter(|k| !k.trim().is_empty()),
+        check_repeat: f.confirm_repeat != "yes",
     };
-    if let (Some(amount), Ok(method), true) = (amount, method, form.is_ok()) {
-        let key = f.idempotency_key.trim();
-        let idempotency = (!key.is_empty() && key.len() <= 100).then(|| IdempotencyKey {
-            key: format!("web:{key}"),
-            request_hash: format!(
-                "{}:{}:{}:{:?}",
-                me.id,
-                amount.minor(),
-                method.as_str(),
-                reference
-            ),
-        });
-        let command = LedgerCommand::SubmitPayment(NewPayment {
-            customer_id: me.id,
-            amount,
-            method,
-            reference,
-            paid_on: state.config().today(),
-            advance: false,
-            idempotency,
-        });
-        match state.store.apply(&me.label(), command).await {
-            Ok(_) => {
-                return redirect_with(
-                    "/portal",
-                    "ok",
-                    &format!(
-                        "Thank you. Your payment of {} is pending until the shop confirms it.",
-                        money(&state, amount.minor())
-                    ),
-                );
-            }
-            Err(e) => form.fail_with(&e),
+    match state.report_payment(&me, &input).await {
+        Ok(PaymentRecorded::Recorded { payment, .. }) => {
+            return redirect_with(
+                "/portal",
+                "ok",
+                &format!(
+                    "Thank you. Your payment of {} is pending until the shop confirms it.",
+                    money(&state, payment.amount)
+                ),
+            );
         }
+        Ok(PaymentRecorded::HeldBack(repeated)) => {
+            let fields = vec![
+                ("amount", f.amount.clone()),
+                ("method", f.method.clone()),
+                ("reference", f.reference.clone()),
+                ("idempotency_key", f.idempotency_key.clone()),
+            ];
+            return repeat_page(
+                &state,
+                page,
+                "You",
+                &repeated,
+                &f.amount,
+                ("/portal/pay", "/portal"),
+                fields,
+            );
+        }
+        Err(e) => form.fail_with(&e),
     }
-    show_home(&state, page, me.id, form, None, StatusCode::OK).await
+    show_home(&state, &me, page, form, None, StatusCode::OK).await
 }

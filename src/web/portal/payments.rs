@@ -2,9 +2,9 @@
 //! their statement.
 
 use super::customer;
-use crate::http::AppState;
+use crate::app::{App, AppError};
 use crate::web::forms::{date, money};
-use crate::web::{Chrome, Visitor, error_page, render, store_error_page};
+use crate::web::{Chrome, Visitor, app_error_page, error_page, render};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -27,14 +27,14 @@ struct PaymentsPage {
     rows: Vec<PaymentRow>,
 }
 
-pub(super) async fn payments(State(state): State<AppState>, v: Visitor) -> Response {
+pub(super) async fn payments(State(state): State<App>, v: Visitor) -> Response {
     let (me, page) = match customer(&state, &v, "Payments", "payments").await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let list = match state.store.customer_payments(me.id).await {
+    let list = match state.own_payments(&me).await {
         Ok(l) => l,
-        Err(e) => return store_error_page(page, e, "/portal"),
+        Err(e) => return app_error_page(page, e, "/portal"),
     };
     let rows = list
         .into_iter()
@@ -42,10 +42,10 @@ pub(super) async fn payments(State(state): State<AppState>, v: Visitor) -> Respo
             id: p.id,
             date: date(p.paid_on),
             amount: money(&state, p.amount),
-            method: p.method,
+            method: p.method.as_str().to_string(),
             reference: p.reference.unwrap_or_default(),
             note: p.reject_reason.or(p.void_reason).unwrap_or_default(),
-            status: p.status,
+            status: p.status.as_str().to_string(),
         })
         .collect();
     render(&PaymentsPage { page, rows }, StatusCode::OK, false)
@@ -65,7 +65,7 @@ struct ReceiptPage {
 }
 
 pub(super) async fn receipt(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Path(id): Path<String>,
 ) -> Response {
@@ -84,23 +84,22 @@ pub(super) async fn receipt(
     let Some(id) = id.parse::<i64>().ok() else {
         return not_found(page);
     };
-    let payment = match state.store.payment(id).await {
-        Ok(p) if p.customer_id == me.id && p.status == "recorded" => p,
-        _ => return not_found(page),
+    let payment = match state.own_payment(&me, id).await {
+        Ok(p) if p.is_recorded() => p,
+        Ok(_) | Err(AppError::NotFound { .. }) => return not_found(page),
+        Err(e) => return app_error_page(page, e, "/portal/payments"),
     };
-    let name = state
-        .store
-        .customer(me.id)
-        .await
-        .map(|c| c.name)
-        .unwrap_or_default();
+    let name = match state.own_account_view(&me).await {
+        Ok(a) => a.customer.name,
+        Err(e) => return app_error_page(page, e, "/portal/payments"),
+    };
     render(
         &ReceiptPage {
             page,
             id,
             name,
             amount: money(&state, payment.amount),
-            method: payment.method,
+            method: payment.method.as_str().to_string(),
             reference: payment.reference.unwrap_or_else(|| "—".into()),
             date: date(payment.paid_on),
             balance_after: money(&state, payment.balance_after),
@@ -110,10 +109,13 @@ pub(super) async fn receipt(
     )
 }
 
-pub(super) async fn statement(State(state): State<AppState>, v: Visitor) -> Response {
+pub(super) async fn statement(State(state): State<App>, v: Visitor) -> Response {
     let (me, page) = match customer(&state, &v, "Statement", "statement").await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    crate::web::staff::statement_for(&state, page, me.id, "/portal").await
+    match state.own_statement(&me, None, None).await {
+        Ok(s) => crate::web::staff::statement_for(&state, page, s, "/portal"),
+        Err(e) => app_error_page(page, e, "/portal"),
+    }
 }

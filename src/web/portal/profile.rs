@@ -2,12 +2,11 @@
 //! closing the account.
 
 use super::customer;
-use crate::domain::fields::{Email, Phone};
-use crate::http::AppState;
-use crate::http::auth::ClientInfo;
-use crate::store::customers::CustomerPatch;
+use crate::app::input::Patch;
+use crate::app::{Actor, App};
+use crate::edge::ClientInfo;
 use crate::web::forms::{FormState, money};
-use crate::web::{Chrome, Visitor, csrf_refused, redirect_with, render, store_error_page};
+use crate::web::{Chrome, Visitor, app_error_page, csrf_refused, redirect_with, render};
 use askama::Template;
 use axum::Form;
 use axum::extract::State;
@@ -28,23 +27,19 @@ struct ProfilePage {
 }
 
 async fn show_profile(
-    state: &AppState,
+    state: &App,
+    actor: &Actor,
     page: Chrome,
-    id: i64,
     profile: Option<FormState>,
     password: FormState,
     status: StatusCode,
 ) -> Response {
-    let c = match state.store.customer(id).await {
-        Ok(c) => c,
-        Err(e) => return store_error_page(page, e, "/portal"),
+    let account = match state.own_account_view(actor).await {
+        Ok(a) => a,
+        Err(e) => return app_error_page(page, e, "/portal"),
     };
-    let pending = state
-        .store
-        .customer_payments(id)
-        .await
-        .map(|p| p.iter().any(|p| p.status == "pending"))
-        .unwrap_or(false);
+    let pending = account.pending().next().is_some();
+    let c = account.customer;
     let profile = profile.unwrap_or_else(|| {
         FormState::with_values(&[
             ("phone", c.phone.as_deref().unwrap_or("")),
@@ -71,15 +66,15 @@ async fn show_profile(
     )
 }
 
-pub(super) async fn profile(State(state): State<AppState>, v: Visitor) -> Response {
+pub(super) async fn profile(State(state): State<App>, v: Visitor) -> Response {
     let (me, page) = match customer(&state, &v, "Profile", "profile").await {
         Ok(x) => x,
         Err(r) => return r,
     };
     show_profile(
         &state,
+        &me,
         page,
-        me.id,
         None,
         FormState::default(),
         StatusCode::OK,
@@ -98,7 +93,7 @@ pub(super) struct ProfileForm {
 }
 
 pub(super) async fn update_profile(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Form(f): Form<ProfileForm>,
 ) -> Response {
@@ -110,43 +105,21 @@ pub(super) async fn update_profile(
         return csrf_refused(page);
     }
     let mut form = FormState::with_values(&[("phone", &f.phone), ("email", &f.email)]);
-    let phone = if f.phone.trim().is_empty() {
-        Some(None)
-    } else {
-        match Phone::parse(&f.phone) {
-            Ok(p) => Some(Some(p)),
-            Err(e) => {
-                form.fail("phone", format!("Phone {e}"));
-                None
-            }
-        }
-    };
-    let email = if f.email.trim().is_empty() {
-        Some(None)
-    } else {
-        match Email::parse(&f.email) {
-            Ok(e) => Some(Some(e)),
-            Err(e) => {
-                form.fail("email", format!("Email {e}"));
-                None
-            }
-        }
-    };
-    if form.is_ok() {
-        let patch = CustomerPatch {
-            phone,
-            email,
-            ..Default::default()
-        };
-        match state.store.update_customer(&me.label(), me.id, patch).await {
-            Ok(_) => return redirect_with("/portal/profile", "ok", "Your details are saved."),
-            Err(e) => form.fail_with(&e),
-        }
+    match state
+        .update_own_profile(
+            &me,
+            Patch::from_form(f.phone.clone()),
+            Patch::from_form(f.email.clone()),
+        )
+        .await
+    {
+        Ok(_) => return redirect_with("/portal/profile", "ok", "Your details are saved."),
+        Err(e) => form.fail_with(&e),
     }
     show_profile(
         &state,
+        &me,
         page,
-        me.id,
         Some(form),
         FormState::default(),
         StatusCode::OK,
@@ -165,7 +138,7 @@ pub(super) struct PasswordForm {
 }
 
 pub(super) async fn change_password(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     ClientInfo(client): ClientInfo,
     Form(f): Form<PasswordForm>,
@@ -179,8 +152,7 @@ pub(super) async fn change_password(
     }
     let mut form = FormState::default();
     match state
-        .store
-        .change_password(&v.session, &f.current_password, &f.new_password, &client)
+        .change_own_password(&v.session, &f.current_password, &f.new_password, &client)
         .await
     {
         Ok(()) => {
@@ -192,7 +164,7 @@ pub(super) async fn change_password(
         }
         Err(e) => form.fail_with(&e),
     }
-    show_profile(&state, page, me.id, None, form, StatusCode::OK).await
+    show_profile(&state, &me, page, None, form, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -204,7 +176,7 @@ pub(super) struct CloseForm {
 }
 
 pub(super) async fn close(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Form(f): Form<CloseForm>,
 ) -> Response {
@@ -222,12 +194,12 @@ pub(super) async fn close(
             "Tick “Yes, close my account” to close it.",
         );
     }
-    match state.store.close_own_account(&me.label(), me.id).await {
+    match state.close_own_account(&me).await {
         Ok(_) => redirect_with(
             "/login",
             "ok",
             "Your account is closed. A confirmation is on its way to your email.",
         ),
-        Err(e) => store_error_page(page, e, "/portal/profile"),
+        Err(e) => app_error_page(page, e, "/portal/profile"),
     }
 }

@@ -2,10 +2,9 @@
 //! the printable statement, which the portal shows too.
 
 use super::customer_frame;
-use crate::domain::access::Role;
-use crate::http::AppState;
+use crate::app::{Actor, App, Statement};
 use crate::web::forms::{FormState, date, due_phrase, money, opt_date, when};
-use crate::web::{Chrome, Visitor, render, store_error_page};
+use crate::web::{Chrome, Visitor, app_error_page, render};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -75,32 +74,30 @@ pub(super) struct Forms {
 }
 
 pub(super) async fn show_customer(
-    state: &AppState,
+    state: &App,
+    actor: &Actor,
     page: Chrome,
     id: i64,
     forms: Forms,
     status: StatusCode,
 ) -> Response {
-    let c = match state.store.customer(id).await {
-        Ok(c) => c,
-        Err(e) => return store_error_page(page, e, "/customers"),
+    let read = async {
+        let c = state.customer(actor, id).await?;
+        let dues = state.dues(actor, id).await?;
+        let statement = state.statement(actor, id, None, None).await?;
+        let payments = state.payments(actor, id).await?;
+        Ok((c, dues, statement, payments))
     };
-    let dues = state.store.customer_dues(id).await.unwrap_or_default();
-    let statement = match state.store.statement(id, None, None).await {
-        Ok(s) => s,
-        Err(e) => return store_error_page(page, e, "/customers"),
+    let (c, dues, statement, payments) = match read.await {
+        Ok(x) => x,
+        Err(e) => return app_error_page(page, e, "/customers"),
     };
-    let payments = state.store.customer_payments(id).await.unwrap_or_default();
     let today = state.config().today();
     let m = |x: i64| money(state, x);
-    let voided_dues: Vec<i64> = dues
-        .iter()
-        .filter(|d| d.status == "void")
-        .map(|d| d.id)
-        .collect();
+    let voided_dues: Vec<i64> = dues.iter().filter(|d| d.is_void()).map(|d| d.id).collect();
     let voided_payments: Vec<i64> = payments
         .iter()
-        .filter(|p| p.status == "void")
+        .filter(|p| p.is_void())
         .map(|p| p.id)
         .collect();
     let entries = statement
@@ -164,13 +161,13 @@ pub(super) async fn show_customer(
         credit_limit: c.credit_limit.map(m).unwrap_or_default(),
         has_password: c.has_password,
         paused: c.reminders_paused,
-        deleted: c.status == "deleted",
+        deleted: c.is_deleted(),
         delete_reason: c.delete_reason.clone().unwrap_or_default(),
         since: when(state, &c.created_at),
     };
     let due_rows = dues
         .into_iter()
-        .filter(|d| d.status == "open" || d.status == "partial")
+        .filter(|d| d.is_open())
         .map(|d| DueRow {
             description: d
                 .description
@@ -188,7 +185,7 @@ pub(super) async fn show_customer(
             status: if d.due_date.is_some_and(|x| x < today) {
                 "overdue".into()
             } else {
-                d.status.clone()
+                d.status.as_str().to_string()
             },
         })
         .collect();
@@ -213,12 +210,22 @@ pub(super) async fn show_customer(
 }
 
 pub(super) async fn customer_page(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Path(id): Path<String>,
 ) -> Response {
-    match customer_frame(&state, &v, Role::Staff, "Customer", &id).await {
-        Ok((page, id)) => show_customer(&state, page, id, Forms::default(), StatusCode::OK).await,
+    match customer_frame(&state, &v, "Customer", &id).await {
+        Ok((page, id)) => {
+            show_customer(
+                &state,
+                v.actor(),
+                page,
+                id,
+                Forms::default(),
+                StatusCode::OK,
+            )
+            .await
+        }
         Err(r) => r,
     }
 }
@@ -235,16 +242,8 @@ pub struct StatementPage {
     pub rows: Vec<(String, String, String, String, String)>,
 }
 
-pub async fn statement_for(
-    state: &AppState,
-    page: Chrome,
-    customer_id: i64,
-    back: &str,
-) -> Response {
-    let s = match state.store.statement(customer_id, None, None).await {
-        Ok(s) => s,
-        Err(e) => return store_error_page(page, e, back),
-    };
+/// The printable statement page, for staff and for the customer.
+pub fn statement_for(state: &App, page: Chrome, s: Statement, back: &str) -> Response {
     let m = |x: i64| money(state, x);
     let rows = s
         .lines
@@ -283,12 +282,15 @@ pub async fn statement_for(
 }
 
 pub(super) async fn statement_page(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Path(id): Path<String>,
 ) -> Response {
-    match customer_frame(&state, &v, Role::Staff, "Statement", &id).await {
-        Ok((page, id)) => statement_for(&state, page, id, &format!("/customers/{id}")).await,
+    match customer_frame(&state, &v, "Statement", &id).await {
+        Ok((page, id)) => match state.statement(v.actor(), id, None, None).await {
+            Ok(s) => statement_for(&state, page, s, &format!("/customers/{id}")),
+            Err(e) => app_error_page(page, e, &format!("/customers/{id}")),
+        },
         Err(r) => r,
     }
 }

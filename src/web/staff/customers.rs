@@ -1,16 +1,12 @@
 //! The customer list and its CSV export, adding and editing a customer
 //! (with the customer form's parsing), and deleting or restoring one.
 
-use super::{CsrfOnly, customer_frame, opt, posted_about, staff, staff_form, text_field};
-use crate::domain::access::Role;
-use crate::domain::fields::{CustomerName, Email, Phone, TextKind};
+use super::{CsrfOnly, customer_frame, posted_about, staff, staff_form};
+use crate::app::input::{CustomerEdit, CustomerInput, Patch};
+use crate::app::{App, Customer, CustomerFilter};
 use crate::domain::money::Money;
-use crate::http::AppState;
-use crate::store::customers::{
-    Customer, CustomerPatch, CustomerQuery, CustomerSort, CustomerStatus, NewCustomer,
-};
 use crate::web::forms::{FormState, due_phrase, money, opt_date};
-use crate::web::{Chrome, Visitor, redirect_with, render, store_error_page};
+use crate::web::{Chrome, Visitor, app_error_page, redirect_with, render};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -66,7 +62,7 @@ struct CustomersPage {
 const PER_PAGE: i64 = 25;
 
 fn state_of(c: &Customer) -> &'static str {
-    if c.status == "deleted" {
+    if c.is_deleted() {
         "deleted"
     } else if c.balance <= 0 {
         "paid"
@@ -79,31 +75,16 @@ fn state_of(c: &Customer) -> &'static str {
     }
 }
 
-fn customer_query(q: &ListQuery, limit: i64, offset: i64) -> CustomerQuery {
-    CustomerQuery {
-        q: q.q
-            .clone()
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty() && s.chars().count() <= 100),
-        status: if q.status.as_deref() == Some("deleted") {
-            CustomerStatus::Deleted
-        } else {
-            CustomerStatus::Active
-        },
-        category: q
-            .category
-            .clone()
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty()),
-        overdue_only: q.overdue.as_deref() == Some("true"),
-        sort: match q.sort.as_deref() {
-            Some("balance_desc") => CustomerSort::BalanceDesc,
-            Some("overdue_desc") => CustomerSort::OverdueDesc,
-            Some("created_desc") => CustomerSort::CreatedDesc,
-            _ => CustomerSort::Name,
-        },
-        limit,
-        offset,
+/// The list's query as the application reads it.
+fn filter_of(q: &ListQuery) -> CustomerFilter {
+    CustomerFilter {
+        q: q.q.clone(),
+        sort: q.sort.clone(),
+        status: q.status.clone(),
+        category: q.category.clone(),
+        overdue: q.overdue.clone(),
+        page: q.page.clone(),
+        per_page: None,
     }
 }
 
@@ -126,32 +107,27 @@ fn encode_query(q: &ListQuery, page: Option<i64>) -> String {
 }
 
 pub(super) async fn customers(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let (_, page) = match staff(&state, &v, Role::Staff, "Customers", "customers").await {
+    let (_, page) = match staff(&state, &v, "Customers", "customers").await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let page_no = q
-        .page
-        .as_deref()
-        .and_then(|p| p.parse::<i64>().ok())
-        .filter(|p| (1..=1_000_000).contains(p))
-        .unwrap_or(1);
-    let query = customer_query(&q, PER_PAGE, (page_no - 1) * PER_PAGE);
-    let (list, total) = match state.store.list_customers(&query).await {
+    let (list, total, paging) = match state.customers(v.actor(), &filter_of(&q), PER_PAGE).await {
         Ok(x) => x,
-        Err(e) => return store_error_page(page, e, "/dashboard"),
+        Err(e) => return app_error_page(page, e, "/customers"),
     };
+    let page_no = paging.page;
     let total_all = if total == 0 {
-        state
-            .store
-            .list_customers(&customer_query(&ListQuery::default(), 1, 0))
+        match state
+            .customers(v.actor(), &CustomerFilter::default(), 1)
             .await
-            .map(|(_, n)| n)
-            .unwrap_or(0)
+        {
+            Ok((_, n, _)) => n,
+            Err(e) => return app_error_page(page, e, "/dashboard"),
+        }
     } else {
         total
     };
@@ -211,21 +187,20 @@ pub(super) async fn customers(
 }
 
 pub(super) async fn customers_csv(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let (_, page) = match staff(&state, &v, Role::Staff, "Customers", "customers").await {
+    let (_, page) = match staff(&state, &v, "Customers", "customers").await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let (list, _) = match state
-        .store
-        .list_customers(&customer_query(&q, 100_000, 0))
+    let list = match state
+        .all_customers(v.actor(), &filter_of(&q), 100_000)
         .await
     {
         Ok(x) => x,
-        Err(e) => return store_error_page(page, e, "/customers"),
+        Err(e) => return app_error_page(page, e, "/customers"),
     };
     let mut writer = csv::Writer::from_writer(Vec::new());
     let plain = |m: i64| state.config().currency.format(Money(m));
@@ -254,7 +229,7 @@ pub(super) async fn customers_csv(
             c.email.clone().unwrap_or_default(),
             c.address.clone().unwrap_or_default(),
             c.category.clone().unwrap_or_default(),
-            c.status.clone(),
+            c.status.as_str().to_string(),
             plain(c.balance),
             plain(c.overdue),
             c.days_overdue.to_string(),
@@ -365,8 +340,8 @@ struct CustomerFormPage {
     form: FormState,
 }
 
-pub(super) async fn new_customer(State(state): State<AppState>, v: Visitor) -> Response {
-    let (_, page) = match staff(&state, &v, Role::Staff, "Add customer", "customers").await {
+pub(super) async fn new_customer(State(state): State<App>, v: Visitor) -> Response {
+    let (_, page) = match staff(&state, &v, "Add customer", "customers").await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -419,70 +394,51 @@ impl CustomerForm {
     }
 }
 
-fn parse_customer(state: &AppState, f: &CustomerForm) -> (FormState, Option<NewCustomer>) {
-    let mut form = f.values();
-    let name = match CustomerName::parse(&f.name) {
-        Ok(n) => Some(n),
-        Err(e) => {
-            form.fail("name", format!("Name {e}"));
-            None
+impl CustomerForm {
+    /// A blank field means "not given".
+    fn given(value: &str) -> Option<String> {
+        (!value.trim().is_empty()).then(|| value.to_string())
+    }
+
+    fn input(&self) -> CustomerInput {
+        CustomerInput {
+            name: self.name.clone(),
+            email: Self::given(&self.email),
+            phone: Self::given(&self.phone),
+            address: Self::given(&self.address),
+            category: Self::given(&self.category),
+            notes: Self::given(&self.notes),
+            credit_limit: Self::given(&self.credit_limit),
         }
-    };
-    let phone = opt(&mut form, "phone", &f.phone, |r| {
-        Phone::parse(r).map_err(|e| format!("Phone {e}"))
-    });
-    let email = opt(&mut form, "email", &f.email, |r| {
-        Email::parse(r).map_err(|e| format!("Email {e}"))
-    });
-    let address = opt(
-        &mut form,
-        "address",
-        &f.address,
-        text_field(TextKind::Address),
-    );
-    let category = opt(
-        &mut form,
-        "category",
-        &f.category,
-        text_field(TextKind::Category),
-    );
-    let notes = opt(&mut form, "notes", &f.notes, text_field(TextKind::Notes));
-    let credit_limit = opt(&mut form, "credit_limit", &f.credit_limit, |r| {
-        state
-            .store
-            .currency()
-            .parse_non_negative(r)
-            .map_err(|e| format!("Credit limit {e}"))
-    });
-    match (name, form.is_ok()) {
-        (Some(name), true) => (
-            form,
-            Some(NewCustomer {
-                name,
-                phone,
-                email,
-                address,
-                category,
-                notes,
-                credit_limit,
-            }),
-        ),
-        _ => (form, None),
+    }
+
+    /// Every field of the form is sent: a blank one clears what was there.
+    fn edit(&self) -> CustomerEdit {
+        CustomerEdit {
+            name: Patch::Value(self.name.clone()),
+            email: Patch::from_form(self.email.clone()),
+            phone: Patch::from_form(self.phone.clone()),
+            address: Patch::from_form(self.address.clone()),
+            category: Patch::from_form(self.category.clone()),
+            notes: Patch::from_form(self.notes.clone()),
+            credit_limit: Patch::from_form(self.credit_limit.clone()),
+            reminders_paused: None,
+        }
     }
 }
 
 pub(super) async fn create_customer(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Form(f): Form<CustomerForm>,
 ) -> Response {
-    let (actor, page) = match staff_form(&state, &v, Role::Staff, &f.csrf).await {
+    let (actor, page) = match staff_form(&state, &v, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let (mut form, parsed) = parse_customer(&state, &f);
-    if let Some(new) = parsed {
-        match state.store.create_customer(actor.label(), new).await {
+    let mut form = f.values();
+    {
+        match state.create_customer(&actor, &f.input()).await {
             Ok(c) => {
                 let note = if c.email.is_some() {
                     " An invitation is on its way to their email."
@@ -512,23 +468,23 @@ pub(super) async fn create_customer(
             fields: &CUSTOMER_FIELDS,
             form,
         },
-        StatusCode::OK,
+        StatusCode::UNPROCESSABLE_ENTITY,
         false,
     )
 }
 
 pub(super) async fn edit_customer(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Path(id): Path<String>,
 ) -> Response {
-    let (page, id) = match customer_frame(&state, &v, Role::Admin, "Edit customer", &id).await {
+    let (page, id) = match customer_frame(&state, &v, "Edit customer", &id).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let c = match state.store.customer(id).await {
+    let c = match state.customer(v.actor(), id).await {
         Ok(c) => c,
-        Err(e) => return store_error_page(page, e, "/customers"),
+        Err(e) => return app_error_page(page, e, "/customers"),
     };
     let plain = |m: i64| state.config().currency.format(Money(m));
     let form = FormState::with_values(&[
@@ -559,38 +515,19 @@ pub(super) async fn edit_customer(
 }
 
 pub(super) async fn update_customer(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Path(id): Path<String>,
     Form(f): Form<CustomerForm>,
 ) -> Response {
-    let (actor, page, id) = match posted_about(
-        &state,
-        &v,
-        Role::Admin,
-        &f.csrf,
-        &id,
-        "customer",
-        "/customers",
-    )
-    .await
-    {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let (mut form, parsed) = parse_customer(&state, &f);
-    if let Some(new) = parsed {
-        let patch = CustomerPatch {
-            name: Some(new.name),
-            phone: Some(new.phone),
-            email: Some(new.email),
-            address: Some(new.address),
-            category: Some(new.category),
-            notes: Some(new.notes),
-            credit_limit: Some(new.credit_limit),
-            reminders_paused: None,
+    let (actor, page, id) =
+        match posted_about(&state, &v, &f.csrf, &id, "customer", "/customers").await {
+            Ok(x) => x,
+            Err(r) => return r,
         };
-        match state.store.update_customer(actor.label(), id, patch).await {
+    let mut form = f.values();
+    {
+        match state.update_customer(&actor, id, &f.edit()).await {
             Ok(c) => {
                 return redirect_with(
                     &format!("/customers/{id}"),
@@ -615,31 +552,22 @@ pub(super) async fn update_customer(
             fields: &CUSTOMER_FIELDS,
             form,
         },
-        StatusCode::OK,
+        StatusCode::UNPROCESSABLE_ENTITY,
         false,
     )
 }
 
 pub(super) async fn delete_customer(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Path(id): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    let (actor, page, id) = match posted_about(
-        &state,
-        &v,
-        Role::Admin,
-        &f.csrf,
-        &id,
-        "customer",
-        "/customers",
-    )
-    .await
-    {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (actor, page, id) =
+        match posted_about(&state, &v, &f.csrf, &id, "customer", "/customers").await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
     if f.confirm != "yes" {
         return redirect_with(
             &format!("/customers/{id}"),
@@ -647,11 +575,9 @@ pub(super) async fn delete_customer(
             "Tick “Yes, delete this customer” to delete.",
         );
     }
-    let reason = TextKind::Reason.parse_optional(&f.reason).ok().flatten();
-    let force = reason.is_some();
+    let reason = Some(f.reason.as_str()).filter(|r| !r.trim().is_empty());
     match state
-        .store
-        .delete_customer(actor.label(), id, force, reason)
+        .delete_customer(&actor, id, reason.is_some(), reason)
         .await
     {
         Ok(c) => redirect_with(
@@ -662,36 +588,27 @@ pub(super) async fn delete_customer(
                 c.name
             ),
         ),
-        Err(e) => store_error_page(page, e, &format!("/customers/{id}")),
+        Err(e) => app_error_page(page, e, &format!("/customers/{id}")),
     }
 }
 
 pub(super) async fn restore_customer(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Path(id): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    let (actor, page, id) = match posted_about(
-        &state,
-        &v,
-        Role::Admin,
-        &f.csrf,
-        &id,
-        "customer",
-        "/customers",
-    )
-    .await
-    {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    match state.store.restore_customer(actor.label(), id).await {
+    let (actor, page, id) =
+        match posted_about(&state, &v, &f.csrf, &id, "customer", "/customers").await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
+    match state.restore_customer(&actor, id).await {
         Ok(c) => redirect_with(
             &format!("/customers/{id}"),
             "ok",
             &format!("Restored {}.", c.name),
         ),
-        Err(e) => store_error_page(page, e, &format!("/customers/{id}")),
+        Err(e) => app_error_page(page, e, &format!("/customers/{id}")),
     }
 }

@@ -2,11 +2,10 @@
 //! debtors and the latest activity.
 
 use super::{describe_action, staff};
-use crate::domain::access::Role;
-use crate::http::AppState;
+use crate::app::App;
 use crate::web::charts;
 use crate::web::forms::{date, money, when};
-use crate::web::{Chrome, Visitor, render, store_error_page};
+use crate::web::{Chrome, Visitor, app_error_page, render};
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -60,14 +59,14 @@ struct DashboardPage {
     d: DashboardData,
 }
 
-pub(super) async fn dashboard(State(state): State<AppState>, v: Visitor) -> Response {
-    let (_, page) = match staff(&state, &v, Role::Staff, "Dashboard", "dashboard").await {
+pub(super) async fn dashboard(State(state): State<App>, v: Visitor) -> Response {
+    let (_, page) = match staff(&state, &v, "Dashboard", "dashboard").await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let d = match state.store.dashboard(state.config().today()).await {
+    let d = match state.dashboard(v.actor()).await {
         Ok(d) => d,
-        Err(e) => return store_error_page(page, e, "/"),
+        Err(e) => return app_error_page(page, e, "/"),
     };
     let m = |x: i64| money(&state, x);
     let months: Vec<(String, i64)> = d

@@ -1,14 +1,13 @@
 //! Ledger entries from the console: the add-due and record-payment pages
 //! and forms, and voiding a due or a payment.
 
-use super::{CsrfOnly, customer_frame, opt, posted_about, text_field};
-use crate::domain::access::Role;
-use crate::domain::fields::{PaymentMethod, TextKind, parse_date};
+use super::{CsrfOnly, customer_frame, posted_about};
+use crate::app::input::{DueInput, PaymentInput};
+use crate::app::{Actor, App, PaymentRecorded, RepeatedPayment};
+use crate::domain::fields::PaymentMethod;
 use crate::domain::money::Money;
-use crate::http::AppState;
-use crate::store::ledger::{IdempotencyKey, LedgerCommand, NewDue, NewPayment};
-use crate::web::forms::{FormState, date, money};
-use crate::web::{Chrome, Visitor, error_page, redirect_with, render, store_error_page};
+use crate::web::forms::{FormState, money, when};
+use crate::web::{Chrome, Visitor, app_error_page, error_page, redirect_with, render};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
@@ -37,17 +36,18 @@ struct EntryPage {
 
 /// The form to add a due (`payment` false) or record a payment.
 async fn entry_page(
-    state: &AppState,
+    state: &App,
+    actor: &Actor,
     page: Chrome,
     id: i64,
     payment: bool,
     form: FormState,
 ) -> Response {
-    let c = match state.store.customer(id).await {
+    let c = match state.customer(actor, id).await {
         Ok(c) => c,
-        Err(e) => return store_error_page(page, e, "/customers"),
+        Err(e) => return app_error_page(page, e, "/customers"),
     };
-    if c.status == "deleted" {
+    if c.is_deleted() {
         return error_page(
             page,
             StatusCode::CONFLICT,
@@ -60,7 +60,7 @@ async fn entry_page(
         form.values.insert("method".into(), "cash".into());
     }
     let heading = if payment { "Record payment" } else { "Add due" };
-    let currency = state.store.currency();
+    let currency = state.currency();
     render(
         &EntryPage {
             page: Chrome {
@@ -91,23 +91,25 @@ async fn entry_page(
 }
 
 pub(super) async fn new_due(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Path(id): Path<String>,
 ) -> Response {
-    match customer_frame(&state, &v, Role::Staff, "Add due", &id).await {
-        Ok((page, id)) => entry_page(&state, page, id, false, FormState::default()).await,
+    match customer_frame(&state, &v, "Add due", &id).await {
+        Ok((page, id)) => {
+            entry_page(&state, v.actor(), page, id, false, FormState::default()).await
+        }
         Err(r) => r,
     }
 }
 
 pub(super) async fn new_payment(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Path(id): Path<String>,
 ) -> Response {
-    match customer_frame(&state, &v, Role::Staff, "Record payment", &id).await {
-        Ok((page, id)) => entry_page(&state, page, id, true, FormState::default()).await,
+    match customer_frame(&state, &v, "Record payment", &id).await {
+        Ok((page, id)) => entry_page(&state, v.actor(), page, id, true, FormState::default()).await,
         Err(r) => r,
     }
 }
@@ -126,66 +128,39 @@ pub(super) struct DueForm {
 }
 
 pub(super) async fn add_due(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Path(id): Path<String>,
     Form(f): Form<DueForm>,
 ) -> Response {
-    let (actor, page, id) = match posted_about(
-        &state,
-        &v,
-        Role::Staff,
-        &f.csrf,
-        &id,
-        "customer",
-        "/customers",
-    )
-    .await
-    {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (actor, page, id) =
+        match posted_about(&state, &v, &f.csrf, &id, "customer", "/customers").await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
     let mut form = FormState::with_values(&[
         ("amount", &f.amount),
         ("description", &f.description),
         ("due_date", &f.due_date),
     ]);
-    let amount = form.field(
-        "amount",
-        "The amount",
-        state.store.currency().parse_positive(&f.amount),
-    );
-    let description = opt(
-        &mut form,
-        "description",
-        &f.description,
-        text_field(TextKind::Description),
-    );
-    let due_date = opt(&mut form, "due_date", &f.due_date, |r| {
-        parse_date(r).map_err(|e| format!("The due date {e}"))
-    });
-    let today = state.config().today();
-    if let (Some(amount), true) = (amount, form.is_ok()) {
-        let command = LedgerCommand::AddDue(NewDue {
-            customer_id: id,
-            amount,
-            description,
-            issue_date: due_date.map_or(today, |d| d.min(today)),
-            due_date,
-            over_limit: f.over_limit.is_some(),
-        });
-        match state.store.apply(actor.label(), command).await {
-            Ok(_) => {
-                return redirect_with(
-                    &format!("/customers/{id}"),
-                    "ok",
-                    &format!("Added a due of {}.", money(&state, amount.minor())),
-                );
-            }
-            Err(e) => form.fail_with(&e),
+    let input = DueInput {
+        amount: f.amount.clone(),
+        description: Some(f.description.clone()),
+        issue_date: None,
+        due_date: Some(f.due_date.clone()),
+        over_limit: f.over_limit.is_some(),
+    };
+    match state.add_due(&actor, id, &input).await {
+        Ok(due) => {
+            return redirect_with(
+                &format!("/customers/{id}"),
+                "ok",
+                &format!("Added a due of {}.", money(&state, due.amount)),
+            );
         }
+        Err(e) => form.fail_with(&e),
     }
-    entry_page(&state, page, id, false, form).await
+    entry_page(&state, &actor, page, id, false, form).await
 }
 
 #[derive(Deserialize)]
@@ -203,142 +178,175 @@ pub(super) struct PaymentForm {
     advance: Option<String>,
     #[serde(default)]
     idempotency_key: String,
+    /// "yes" once the visitor confirmed a payment that repeats the last one.
+    #[serde(default)]
+    confirm_repeat: String,
+}
+
+impl PaymentForm {
+    fn input(&self) -> PaymentInput {
+        PaymentInput {
+            amount: self.amount.clone(),
+            method: Some(self.method.clone()),
+            reference: Some(self.reference.clone()),
+            date: Some(self.date.clone()),
+            advance: self.advance.is_some(),
+            key: Some(self.idempotency_key.clone()).filter(|k| !k.trim().is_empty()),
+            check_repeat: self.confirm_repeat != "yes",
+        }
+    }
+
+    /// The fields to send again when the visitor confirms a repeat.
+    fn resend(&self) -> Vec<(&'static str, String)> {
+        let mut fields = vec![
+            ("amount", self.amount.clone()),
+            ("method", self.method.clone()),
+            ("reference", self.reference.clone()),
+            ("date", self.date.clone()),
+            ("idempotency_key", self.idempotency_key.clone()),
+        ];
+        if self.advance.is_some() {
+            fields.push(("advance", "true".into()));
+        }
+        fields
+    }
+}
+
+#[derive(Template)]
+#[template(path = "repeat_payment.html")]
+pub(crate) struct RepeatPage {
+    pub(crate) page: Chrome,
+    pub(crate) customer: String,
+    pub(crate) earlier_amount: String,
+    pub(crate) earlier_when: String,
+    pub(crate) earlier_method: String,
+    pub(crate) earlier_by: String,
+    pub(crate) amount: String,
+    pub(crate) action: String,
+    pub(crate) back: String,
+    pub(crate) fields: Vec<(&'static str, String)>,
+}
+
+/// The page that holds back a payment repeating one made minutes ago.
+pub(crate) fn repeat_page(
+    state: &App,
+    page: Chrome,
+    customer: &str,
+    repeated: &RepeatedPayment,
+    amount: &str,
+    (action, back): (&str, &str),
+    fields: Vec<(&'static str, String)>,
+) -> Response {
+    let earlier = &repeated.earlier;
+    render(
+        &RepeatPage {
+            page: Chrome {
+                title: "Record another payment?".into(),
+                ..page
+            },
+            customer: customer.to_string(),
+            earlier_amount: money(state, earlier.amount),
+            earlier_when: format!("at {}", when(state, &earlier.created_at)),
+            earlier_method: earlier.method.as_str().to_string(),
+            earlier_by: earlier.recorded_by.clone(),
+            amount: money(
+                state,
+                state
+                    .currency()
+                    .parse_positive(amount)
+                    .map(|m| m.minor())
+                    .unwrap_or(earlier.amount),
+            ),
+            action: action.to_string(),
+            back: back.to_string(),
+            fields,
+        },
+        StatusCode::OK,
+        false,
+    )
 }
 
 pub(super) async fn record_payment(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Path(id): Path<String>,
     Form(f): Form<PaymentForm>,
 ) -> Response {
-    let (actor, page, id) = match posted_about(
-        &state,
-        &v,
-        Role::Staff,
-        &f.csrf,
-        &id,
-        "customer",
-        "/customers",
-    )
-    .await
-    {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (actor, page, id) =
+        match posted_about(&state, &v, &f.csrf, &id, "customer", "/customers").await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
     let mut form = FormState::with_values(&[
         ("amount", &f.amount),
         ("method", &f.method),
         ("reference", &f.reference),
         ("date", &f.date),
     ]);
-    let amount = form.field(
-        "amount",
-        "The amount",
-        state.store.currency().parse_positive(&f.amount),
-    );
-    let method = if f.method.trim().is_empty() {
-        Some(PaymentMethod::Cash)
-    } else {
-        opt(&mut form, "method", &f.method, |r| {
-            PaymentMethod::parse(r).map_err(|e| e.0)
-        })
-    };
-    let reference = opt(
-        &mut form,
-        "reference",
-        &f.reference,
-        text_field(TextKind::Reference),
-    );
-    let today = state.config().today();
-    let paid_on = opt(&mut form, "date", &f.date, |r| {
-        let d = parse_date(r).map_err(|e| format!("The date {e}"))?;
-        if d > today {
-            Err(format!("{} is in the future", date(d)))
-        } else {
-            Ok(d)
+    match state.record_payment(&actor, id, &f.input()).await {
+        Ok(PaymentRecorded::Recorded { payment, replayed }) => {
+            let text = if replayed {
+                format!(
+                    "That payment of {} was already recorded; nothing more was added.",
+                    money(&state, payment.amount)
+                )
+            } else {
+                format!(
+                    "Recorded a payment of {}. Balance now {}.",
+                    money(&state, payment.amount),
+                    money(&state, payment.balance_after)
+                )
+            };
+            return redirect_with(&format!("/customers/{id}"), "ok", &text);
         }
-    })
-    .unwrap_or(today);
-    if let (Some(amount), Some(method), true) = (amount, method, form.is_ok()) {
-        // The form's one-time key makes a double submit record one payment.
-        let key = f.idempotency_key.trim();
-        let idempotency = (!key.is_empty() && key.len() <= 100).then(|| IdempotencyKey {
-            key: format!("web:{key}"),
-            request_hash: format!(
-                "{id}:{}:{}:{:?}:{paid_on}:{}",
-                amount.minor(),
-                method.as_str(),
-                reference,
-                f.advance.is_some()
-            ),
-        });
-        let command = LedgerCommand::RecordPayment(NewPayment {
-            customer_id: id,
-            amount,
-            method,
-            reference,
-            paid_on,
-            advance: f.advance.is_some(),
-            idempotency,
-        });
-        match state.store.apply(actor.label(), command).await {
-            Ok(crate::store::ledger::LedgerOutcome::Payment { payment, .. }) => {
-                return redirect_with(
+        Ok(PaymentRecorded::HeldBack(repeated)) => {
+            let name = match state.customer(&actor, id).await {
+                Ok(c) => c.name,
+                Err(e) => return app_error_page(page, e, "/customers"),
+            };
+            return repeat_page(
+                &state,
+                page,
+                &name,
+                &repeated,
+                &f.amount,
+                (
+                    &format!("/customers/{id}/payments"),
                     &format!("/customers/{id}"),
-                    "ok",
-                    &format!(
-                        "Recorded a payment of {}. Balance now {}.",
-                        money(&state, payment.amount),
-                        money(&state, payment.balance_after)
-                    ),
-                );
-            }
-            Ok(_) => return redirect_with(&format!("/customers/{id}"), "ok", "Recorded."),
-            Err(e) => form.fail_with(&e),
+                ),
+                f.resend(),
+            );
         }
+        Err(e) => form.fail_with(&e),
     }
-    entry_page(&state, page, id, true, form).await
+    entry_page(&state, &actor, page, id, true, form).await
 }
 
-async fn void_entry(state: AppState, v: Visitor, id: String, f: CsrfOnly, due: bool) -> Response {
+async fn void_entry(state: App, v: Visitor, id: String, f: CsrfOnly, due: bool) -> Response {
     let (actor, page, id) =
-        match posted_about(&state, &v, Role::Admin, &f.csrf, &id, "entry", "/customers").await {
+        match posted_about(&state, &v, &f.csrf, &id, "entry", "/customers").await {
             Ok(x) => x,
             Err(r) => return r,
         };
-    let Ok(reason) = TextKind::Reason.parse_required(&f.reason) else {
-        return error_page(
-            page,
-            StatusCode::OK,
-            "Give a reason for voiding the entry.",
-            "/customers",
-        );
-    };
-    let command = if due {
-        LedgerCommand::VoidDue { due_id: id, reason }
+    let done = if due {
+        state
+            .void_due(&actor, id, &f.reason)
+            .await
+            .map(|d| (d.customer_id, "The due is void."))
     } else {
-        LedgerCommand::VoidPayment {
-            payment_id: id,
-            reason,
-        }
+        state
+            .void_payment(&actor, id, &f.reason)
+            .await
+            .map(|p| (p.customer_id, "The payment is void."))
     };
-    match state.store.apply(actor.label(), command).await {
-        Ok(crate::store::ledger::LedgerOutcome::Due(d)) => redirect_with(
-            &format!("/customers/{}", d.customer_id),
-            "ok",
-            "The due is void.",
-        ),
-        Ok(crate::store::ledger::LedgerOutcome::Payment { payment, .. }) => redirect_with(
-            &format!("/customers/{}", payment.customer_id),
-            "ok",
-            "The payment is void.",
-        ),
-        Err(e) => store_error_page(page, e, "/customers"),
+    match done {
+        Ok((customer_id, text)) => redirect_with(&format!("/customers/{customer_id}"), "ok", text),
+        Err(e) => app_error_page(page, e, "/customers"),
     }
 }
 
 pub(super) async fn void_due(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Path(id): Path<String>,
     Form(f): Form<CsrfOnly>,
@@ -347,7 +355,7 @@ pub(super) async fn void_due(
 }
 
 pub(super) async fn void_payment(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Path(id): Path<String>,
     Form(f): Form<CsrfOnly>,

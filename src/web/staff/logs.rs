@@ -1,13 +1,10 @@
 //! The logs: activity, sign-ins and email, each a filtered page of 50.
 
 use super::{describe_action, staff};
-use crate::domain::access::Role;
-use crate::http::AppState;
-use crate::store::activity::ActivityFilter;
-use crate::store::auth::SigninFilter;
-use crate::store::outbox::EmailFilter;
+use crate::app::App;
+use crate::app::{ActivityFilter, EmailFilter, SigninFilter};
 use crate::web::forms::when;
-use crate::web::{Chrome, Visitor, render, store_error_page};
+use crate::web::{Chrome, Visitor, app_error_page, render};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -62,11 +59,11 @@ fn page_links(base: &str, extra: &str, page: i64, total: i64) -> (Option<String>
 }
 
 pub(super) async fn activity(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Query(q): Query<LogQuery>,
 ) -> Response {
-    let (_, page) = match staff(&state, &v, Role::Admin, "Activity", "activity").await {
+    let (_, page) = match staff(&state, &v, "Activity", "activity").await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -80,9 +77,9 @@ pub(super) async fn activity(
         entity_type: q.kind.clone().filter(|s| !s.is_empty()),
         ..Default::default()
     };
-    let (items, total) = match state.store.list_activity(&filter, 50, offset).await {
+    let (items, total) = match state.activity(v.actor(), &filter, 50, offset).await {
         Ok(x) => x,
-        Err(e) => return store_error_page(page, e, "/dashboard"),
+        Err(e) => return app_error_page(page, e, "/dashboard"),
     };
     let rows = items
         .into_iter()
@@ -138,11 +135,11 @@ fn truncate(text: &str, max: usize) -> String {
 }
 
 pub(super) async fn signins(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Query(q): Query<LogQuery>,
 ) -> Response {
-    let (_, page) = match staff(&state, &v, Role::Admin, "Sign-ins", "signins").await {
+    let (_, page) = match staff(&state, &v, "Sign-ins", "signins").await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -160,9 +157,9 @@ pub(super) async fn signins(
         },
         ..Default::default()
     };
-    let (items, total) = match state.store.list_signins(&filter, 50, offset).await {
+    let (items, total) = match state.signins(v.actor(), &filter, 50, offset).await {
         Ok(x) => x,
-        Err(e) => return store_error_page(page, e, "/dashboard"),
+        Err(e) => return app_error_page(page, e, "/dashboard"),
     };
     let rows = items
         .into_iter()
@@ -211,11 +208,11 @@ pub(super) async fn signins(
 }
 
 pub(super) async fn emails(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Query(q): Query<LogQuery>,
 ) -> Response {
-    let (_, page) = match staff(&state, &v, Role::Staff, "Email log", "emails").await {
+    let (_, page) = match staff(&state, &v, "Email log", "emails").await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -228,9 +225,9 @@ pub(super) async fn emails(
         kind: q.kind.clone().filter(|s| !s.is_empty()),
         customer_id: None,
     };
-    let (items, total) = match state.store.list_emails(&filter, 50, offset).await {
+    let (items, total) = match state.emails(v.actor(), &filter, 50, offset).await {
         Ok(x) => x,
-        Err(e) => return store_error_page(page, e, "/dashboard"),
+        Err(e) => return app_error_page(page, e, "/dashboard"),
     };
     let rows = items
         .into_iter()

@@ -3,13 +3,11 @@
 
 use super::customer::{Forms, show_customer};
 use super::{CsrfOnly, posted_about, staff, staff_form};
-use crate::domain::access::Role;
-use crate::http::AppState;
-use crate::http::auth::ClientInfo;
-use crate::store::customers::CustomerPatch;
-use crate::store::outbox::Audience;
+use crate::app::App;
+use crate::app::Audience;
+use crate::edge::ClientInfo;
 use crate::web::forms::FormState;
-use crate::web::{Chrome, Visitor, redirect_with, render, store_error_page};
+use crate::web::{Chrome, Visitor, app_error_page, redirect_with, render};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
@@ -25,8 +23,8 @@ struct NotificationsPage {
     audiences: Vec<(&'static str, &'static str)>,
 }
 
-pub(super) async fn notifications(State(state): State<AppState>, v: Visitor) -> Response {
-    let (_, page) = match staff(&state, &v, Role::Admin, "Send a message", "notifications").await {
+pub(super) async fn notifications(State(state): State<App>, v: Visitor) -> Response {
+    let (_, page) = match staff(&state, &v, "Send a message", "notifications").await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -64,11 +62,11 @@ pub(super) struct NotificationForm {
 }
 
 pub(super) async fn send_notifications(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Form(f): Form<NotificationForm>,
 ) -> Response {
-    let (actor, page) = match staff_form(&state, &v, Role::Admin, &f.csrf).await {
+    let (actor, page) = match staff_form(&state, &v, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -105,16 +103,9 @@ pub(super) async fn send_notifications(
             None
         }
     };
-    if f.subject.trim().is_empty() || f.subject.chars().count() > 200 {
-        form.fail("subject", "Write a subject of up to 200 characters.");
-    }
-    if f.body.trim().is_empty() {
-        form.fail("body", "Write the message.");
-    }
     if let (Some(audience), true) = (audience, form.is_ok()) {
         match state
-            .store
-            .queue_manual(actor.label(), &audience, f.subject.trim(), f.body.trim())
+            .send_message(&actor, &audience, &f.subject, &f.body)
             .await
         {
             Ok(o) => {
@@ -158,41 +149,20 @@ pub(super) struct MessageForm {
 }
 
 pub(super) async fn send_message(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Path(id): Path<String>,
     Form(f): Form<MessageForm>,
 ) -> Response {
-    let (actor, page, id) = match posted_about(
-        &state,
-        &v,
-        Role::Staff,
-        &f.csrf,
-        &id,
-        "customer",
-        "/customers",
-    )
-    .await
-    {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (actor, page, id) =
+        match posted_about(&state, &v, &f.csrf, &id, "customer", "/customers").await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
     let mut form = FormState::with_values(&[("subject", &f.subject), ("body", &f.body)]);
-    if f.subject.trim().is_empty() || f.subject.chars().count() > 200 {
-        form.fail("subject", "Write a subject of up to 200 characters.");
-    }
-    if f.body.trim().is_empty() || f.body.chars().count() > 20_000 {
-        form.fail("body", "Write the message (up to 20000 characters).");
-    }
-    if form.is_ok() {
+    {
         match state
-            .store
-            .queue_manual(
-                actor.label(),
-                &Audience::Customers(vec![id]),
-                f.subject.trim(),
-                f.body.trim(),
-            )
+            .send_message(&actor, &Audience::Customers(vec![id]), &f.subject, &f.body)
             .await
         {
             Ok(o) if o.queued > 0 => {
@@ -204,6 +174,7 @@ pub(super) async fn send_message(
     }
     show_customer(
         &state,
+        &actor,
         page,
         id,
         Forms {
@@ -216,31 +187,18 @@ pub(super) async fn send_message(
 }
 
 pub(super) async fn set_reminders(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Path(id): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    let (actor, page, id) = match posted_about(
-        &state,
-        &v,
-        Role::Staff,
-        &f.csrf,
-        &id,
-        "customer",
-        "/customers",
-    )
-    .await
-    {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (actor, page, id) =
+        match posted_about(&state, &v, &f.csrf, &id, "customer", "/customers").await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
     let paused = f.paused == "true";
-    let patch = CustomerPatch {
-        reminders_paused: Some(paused),
-        ..Default::default()
-    };
-    match state.store.update_customer(actor.label(), id, patch).await {
+    match state.pause_reminders(&actor, id, paused).await {
         Ok(_) => redirect_with(
             &format!("/customers/{id}"),
             "ok",
@@ -250,47 +208,23 @@ pub(super) async fn set_reminders(
                 "Reminders resumed."
             },
         ),
-        Err(e) => store_error_page(page, e, &format!("/customers/{id}")),
+        Err(e) => app_error_page(page, e, &format!("/customers/{id}")),
     }
 }
 
 pub(super) async fn reset_credentials(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Path(id): Path<String>,
     ClientInfo(client): ClientInfo,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    let (actor, page, id) = match posted_about(
-        &state,
-        &v,
-        Role::Staff,
-        &f.csrf,
-        &id,
-        "customer",
-        "/customers",
-    )
-    .await
-    {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let username = match state.store.customer(id).await {
-        Ok(c) => c.username,
-        Err(e) => return store_error_page(page, e, "/customers"),
-    };
-    match state.store.allow_reset_request(&username, &client).await {
-        Ok(Ok(())) => {}
-        Ok(Err(_)) => {
-            return redirect_with(
-                &format!("/customers/{id}"),
-                "error",
-                "Several reset links went out in the last hour; wait before sending another.",
-            );
-        }
-        Err(e) => return store_error_page(page, e, &format!("/customers/{id}")),
-    }
-    match state.store.reset_credentials(actor.label(), id).await {
+    let (actor, page, id) =
+        match posted_about(&state, &v, &f.csrf, &id, "customer", "/customers").await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
+    match state.reset_credentials(&actor, id, &client).await {
         Ok(c) => redirect_with(
             &format!("/customers/{id}"),
             "ok",
@@ -299,6 +233,11 @@ pub(super) async fn reset_credentials(
                 c.email.unwrap_or_default()
             ),
         ),
-        Err(e) => store_error_page(page, e, &format!("/customers/{id}")),
+        Err(crate::app::AppError::Throttled(_)) => redirect_with(
+            &format!("/customers/{id}"),
+            "error",
+            "Several reset links went out in the last hour; wait before sending another.",
+        ),
+        Err(e) => app_error_page(page, e, &format!("/customers/{id}")),
     }
 }

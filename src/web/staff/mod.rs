@@ -12,21 +12,17 @@ mod pending;
 mod settings;
 
 pub(super) use customer::statement_for;
+pub(crate) use entries::repeat_page;
 
-use super::forms::FormState;
 use super::{Chrome, Visitor, csrf_refused, error_page};
-use crate::domain::access::Role;
-use crate::domain::fields::TextKind;
-use crate::http::AppState;
-use crate::http::auth::Actor;
-use crate::store::auth::Principal;
+use crate::app::{Actor, App};
 use axum::Router;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<App> {
     Router::new()
         .route("/dashboard", get(dashboard::dashboard))
         .route(
@@ -77,33 +73,15 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// The signed-in staff member with at least `least`, and the page frame;
-/// anyone else gets a page saying no.
+/// The signed-in staff member and the page frame. Whether they may see the
+/// page was settled by the guard in front of every console route.
 async fn staff(
-    state: &AppState,
+    state: &App,
     v: &Visitor,
-    least: Role,
     title: &str,
     active: &'static str,
 ) -> Result<(Actor, Chrome), Response> {
-    let chrome = v.chrome(state, title, active).await;
-    match &v.session.principal {
-        Principal::Staff { id, username, role } if *role >= least => Ok((
-            Actor {
-                id: *id,
-                username: username.clone(),
-                role: *role,
-            },
-            chrome,
-        )),
-        Principal::Staff { .. } => Err(error_page(
-            chrome,
-            StatusCode::FORBIDDEN,
-            &format!("This page needs the {} role.", least.as_str()),
-            "/dashboard",
-        )),
-        Principal::Customer { .. } => Err(axum::response::Redirect::to("/portal").into_response()),
-    }
+    Ok((v.actor().clone(), v.chrome(state, title, active).await))
 }
 
 fn id_of(raw: &str) -> Option<i64> {
@@ -113,15 +91,14 @@ fn id_of(raw: &str) -> Option<i64> {
 /// A staff form about one record (`what`, such as "customer"): the CSRF
 /// check, the actor, the frame and the record's id, or the page saying why not.
 async fn posted_about(
-    state: &AppState,
+    state: &App,
     v: &Visitor,
-    least: Role,
     csrf: &str,
     raw_id: &str,
     what: &str,
     back: &str,
 ) -> Result<(Actor, Chrome, i64), Response> {
-    let (actor, page) = staff_form(state, v, least, csrf).await?;
+    let (actor, page) = staff_form(state, v, csrf).await?;
     match id_of(raw_id) {
         Some(id) => Ok((actor, page, id)),
         None => Err(error_page(
@@ -134,13 +111,8 @@ async fn posted_about(
 }
 
 /// Checks the CSRF token of a staff form and returns the actor.
-async fn staff_form(
-    state: &AppState,
-    v: &Visitor,
-    least: Role,
-    csrf: &str,
-) -> Result<(Actor, Chrome), Response> {
-    let (actor, chrome) = staff(state, v, least, "", "").await?;
+async fn staff_form(state: &App, v: &Visitor, csrf: &str) -> Result<(Actor, Chrome), Response> {
+    let (actor, chrome) = staff(state, v, "", "").await?;
     if !v.csrf_ok(csrf) {
         return Err(csrf_refused(chrome));
     }
@@ -174,43 +146,15 @@ fn describe_action(action: &str) -> String {
     .to_string()
 }
 
-/// Parses an optional text field; blank is `None`.
-fn opt<T>(
-    form: &mut FormState,
-    field: &str,
-    raw: &str,
-    parse: impl Fn(&str) -> Result<T, String>,
-) -> Option<T> {
-    if raw.trim().is_empty() {
-        return None;
-    }
-    match parse(raw) {
-        Ok(v) => Some(v),
-        Err(e) => {
-            form.fail(field, e);
-            None
-        }
-    }
-}
-
-fn text_field(kind: TextKind) -> impl Fn(&str) -> Result<String, String> {
-    move |raw| {
-        kind.parse_optional(raw)
-            .map(Option::unwrap_or_default)
-            .map_err(|e| e.0)
-    }
-}
-
 /// A staff page about one customer: the frame and the customer's id, or
 /// the page that says why not.
 async fn customer_frame(
-    state: &AppState,
+    state: &App,
     v: &Visitor,
-    least: Role,
     title: &str,
     raw_id: &str,
 ) -> Result<(Chrome, i64), Response> {
-    let (_, page) = staff(state, v, least, title, "customers").await?;
+    let (_, page) = staff(state, v, title, "customers").await?;
     match id_of(raw_id) {
         Some(id) => Ok((page, id)),
         None => Err(error_page(

@@ -2,12 +2,9 @@
 //! confirm or reject them.
 
 use super::{CsrfOnly, posted_about, staff};
-use crate::domain::access::Role;
-use crate::domain::fields::TextKind;
-use crate::http::AppState;
-use crate::store::ledger::LedgerCommand;
+use crate::app::App;
 use crate::web::forms::{date, money, when};
-use crate::web::{Chrome, Visitor, redirect_with, render, store_error_page};
+use crate::web::{Chrome, Visitor, app_error_page, redirect_with, render};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
@@ -32,14 +29,17 @@ struct PendingPage {
     rows: Vec<PendingRow>,
 }
 
-pub(super) async fn pending(State(state): State<AppState>, v: Visitor) -> Response {
-    let (_, page) = match staff(&state, &v, Role::Staff, "Pending payments", "pending").await {
+pub(super) async fn pending(State(state): State<App>, v: Visitor) -> Response {
+    let (_, page) = match staff(&state, &v, "Pending payments", "pending").await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let (items, _) = match state.store.payments_by_status("pending", 200, 0).await {
+    let (items, _) = match state
+        .payments_by_status(v.actor(), Some("pending"), 200, 0)
+        .await
+    {
         Ok(x) => x,
-        Err(e) => return store_error_page(page, e, "/dashboard"),
+        Err(e) => return app_error_page(page, e, "/dashboard"),
     };
     let rows = items
         .into_iter()
@@ -48,7 +48,7 @@ pub(super) async fn pending(State(state): State<AppState>, v: Visitor) -> Respon
             customer_id: p.customer_id,
             customer,
             amount: money(&state, p.amount),
-            method: p.method,
+            method: p.method.as_str().to_string(),
             reference: p.reference.unwrap_or_else(|| "—".into()),
             date: date(p.paid_on),
             reported: when(&state, &p.created_at),
@@ -59,37 +59,18 @@ pub(super) async fn pending(State(state): State<AppState>, v: Visitor) -> Respon
 }
 
 pub(super) async fn confirm_payment(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Path(id): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    let (actor, page, id) = match posted_about(
-        &state,
-        &v,
-        Role::Staff,
-        &f.csrf,
-        &id,
-        "payment",
-        "/payments/pending",
-    )
-    .await
-    {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    match state
-        .store
-        .apply(
-            actor.label(),
-            LedgerCommand::ConfirmPayment {
-                payment_id: id,
-                advance: false,
-            },
-        )
-        .await
-    {
-        Ok(crate::store::ledger::LedgerOutcome::Payment { payment, .. }) => redirect_with(
+    let (actor, page, id) =
+        match posted_about(&state, &v, &f.csrf, &id, "payment", "/payments/pending").await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
+    match state.confirm_payment(&actor, id, false).await {
+        Ok(payment) => redirect_with(
             "/payments/pending",
             "ok",
             &format!(
@@ -97,54 +78,34 @@ pub(super) async fn confirm_payment(
                 money(&state, payment.amount)
             ),
         ),
-        Ok(_) => redirect_with("/payments/pending", "ok", "Confirmed."),
-        Err(e) => store_error_page(page, e, "/payments/pending"),
+        Err(e) => app_error_page(page, e, "/payments/pending"),
     }
 }
 
 pub(super) async fn reject_payment(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Path(id): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    let (actor, page, id) = match posted_about(
-        &state,
-        &v,
-        Role::Staff,
-        &f.csrf,
-        &id,
-        "payment",
-        "/payments/pending",
-    )
-    .await
-    {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Ok(reason) = TextKind::Reason.parse_required(&f.reason) else {
+    let (actor, page, id) =
+        match posted_about(&state, &v, &f.csrf, &id, "payment", "/payments/pending").await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
+    if f.reason.trim().is_empty() {
         return redirect_with(
             "/payments/pending",
             "error",
             "Say why the payment is rejected; the customer is told.",
         );
-    };
-    match state
-        .store
-        .apply(
-            actor.label(),
-            LedgerCommand::RejectPayment {
-                payment_id: id,
-                reason,
-            },
-        )
-        .await
-    {
+    }
+    match state.reject_payment(&actor, id, &f.reason).await {
         Ok(_) => redirect_with(
             "/payments/pending",
             "ok",
             "Rejected; the customer has been told why.",
         ),
-        Err(e) => store_error_page(page, e, "/payments/pending"),
+        Err(e) => app_error_page(page, e, "/payments/pending"),
     }
 }

@@ -1,8 +1,7 @@
 //! The shop's settings: the page and saving it.
 
 use super::{staff, staff_form};
-use crate::domain::access::Role;
-use crate::http::AppState;
+use crate::app::App;
 use crate::web::forms::FormState;
 use crate::web::{Chrome, Visitor, redirect_with, render};
 use askama::Template;
@@ -22,7 +21,7 @@ struct SettingsPage {
     fixed: Vec<(&'static str, String, &'static str)>,
 }
 
-fn settings_page(state: &AppState, page: Chrome, form: Option<FormState>) -> SettingsPage {
+fn settings_page(state: &App, page: Chrome, form: Option<FormState>) -> SettingsPage {
     let c = state.config();
     let form = form.unwrap_or_else(|| {
         let values: Vec<(String, String)> = crate::config::Config::EDITABLE
@@ -67,8 +66,8 @@ fn settings_page(state: &AppState, page: Chrome, form: Option<FormState>) -> Set
     }
 }
 
-pub(super) async fn settings(State(state): State<AppState>, v: Visitor) -> Response {
-    let (_, page) = match staff(&state, &v, Role::Owner, "Settings", "settings").await {
+pub(super) async fn settings(State(state): State<App>, v: Visitor) -> Response {
+    let (_, page) = match staff(&state, &v, "Settings", "settings").await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -95,11 +94,11 @@ pub(super) struct SettingsForm {
 }
 
 pub(super) async fn save_settings(
-    State(state): State<AppState>,
+    State(state): State<App>,
     v: Visitor,
     Form(f): Form<SettingsForm>,
 ) -> Response {
-    let (actor, page) = match staff_form(&state, &v, Role::Owner, &f.csrf).await {
+    let (actor, page) = match staff_form(&state, &v, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -121,11 +120,7 @@ pub(super) async fn save_settings(
     if f.shop_name.trim().is_empty() || f.shop_name.chars().count() > 100 {
         form.fail("shop_name", "Give the shop a name of up to 100 characters.");
     } else {
-        match state
-            .store
-            .save_settings(actor.label(), &state.base, &changes)
-            .await
-        {
+        match state.save_settings(&actor, &changes).await {
             Ok(_) => {
                 return redirect_with("/settings", "ok", "Settings saved. They apply at once.");
             }

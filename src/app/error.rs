@@ -1,0 +1,136 @@
+//! The one refusal type of the application layer. Each face maps it once:
+//! the API to a problem document, the web pages to an error page or to
+//! messages next to the form's fields.
+
+use crate::store::StoreError;
+
+/// One field that could not be read, and why ("must be a positive amount").
+/// Faces put the field's name or label in front of the detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldProblem {
+    pub field: String,
+    pub detail: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The input could not be read; every field's problem is listed.
+    #[error("{}", describe(.0))]
+    Invalid(Vec<FieldProblem>),
+    /// A query parameter or header that is not well-formed (400).
+    #[error("{message}")]
+    BadRequest {
+        code: &'static str,
+        field: &'static str,
+        message: String,
+    },
+    #[error("{entity} {id} does not exist")]
+    NotFound { entity: &'static str, id: String },
+    /// The request clashes with the current state (409).
+    #[error("{message}")]
+    Conflict {
+        code: &'static str,
+        message: String,
+        field: Option<&'static str>,
+    },
+    /// Well-formed, but it breaks a rule (422).
+    #[error("{message}")]
+    Rejected {
+        code: &'static str,
+        message: String,
+        field: Option<&'static str>,
+    },
+    /// The permission table does not grant this to the caller (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many attempts; try again after this many seconds (429).
+    #[error("too many attempts; try again in {0} seconds")]
+    Throttled(i64),
+    /// The database is busy; nothing was changed (503).
+    #[error("the service is busy; nothing was changed, try again shortly")]
+    Busy,
+    /// The database does not answer (503).
+    #[error("the database does not answer")]
+    Unavailable,
+    /// Our fault; the cause has been logged and is not shown (500).
+    #[error("something went wrong on our side; it has been logged, and nothing was changed")]
+    Internal,
+}
+
+fn describe(problems: &[FieldProblem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("{} {}", p.field, p.detail))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn invalid(field: &str, detail: impl Into<String>) -> Self {
+        AppError::Invalid(vec![FieldProblem {
+            field: field.to_string(),
+            detail: detail.into(),
+        }])
+    }
+
+    pub fn bad_request(
+        code: &'static str,
+        field: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        AppError::BadRequest {
+            code,
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// The field this refusal is about, if it names one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            AppError::Invalid(problems) => problems.first().map(|p| p.field.as_str()),
+            AppError::BadRequest { field, .. } => Some(field),
+            AppError::Conflict { field, .. } | AppError::Rejected { field, .. } => *field,
+            _ => None,
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound { entity, id } => AppError::NotFound { entity, id },
+            StoreError::Conflict {
+                code,
+                message,
+                field,
+            } => AppError::Conflict {
+                code,
+                message,
+                field,
+            },
+            StoreError::Rejected {
+                code,
+                message,
+                field,
+            } => AppError::Rejected {
+                code,
+                message,
+                field,
+            },
+            StoreError::Forbidden(message) => AppError::Forbidden(message),
+            StoreError::Throttled(seconds) => AppError::Throttled(seconds),
+            StoreError::Db(e) => {
+                if matches!(e, sqlx::Error::PoolTimedOut) {
+                    tracing::warn!(error = %e, "database busy");
+                    AppError::Busy
+                } else {
+                    tracing::error!(error = %e, "database error");
+                    AppError::Internal
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! What both faces read from a raw HTTP request the same way: where it came
+//! from, its cookies, and a comparison of secrets that takes as long
+//! whatever the answer. Shared here so neither face imports the other.
+
+use crate::app::{App, Client};
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+/// Where the request came from: the peer address, or the first
+/// `X-Forwarded-For` address behind a trusted proxy.
+pub struct ClientInfo(pub Client);
+
+impl FromRequestParts<App> for ClientInfo {
+    type Rejection = Infallible;
+    async fn from_request_parts(parts: &mut Parts, state: &App) -> Result<Self, Self::Rejection> {
+        Ok(ClientInfo(client_of(parts, state.config().trust_proxy)))
+    }
+}
+
+pub fn client_of(parts: &Parts, trust_proxy: bool) -> Client {
+    let forwarded = trust_proxy
+        .then(|| {
+            parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+        })
+        .flatten()
+        .and_then(|v| v.split(',').next())
+        .map(|a| a.trim().to_string())
+        .filter(|a| !a.is_empty());
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    Client {
+        address: forwarded.or(peer).unwrap_or_else(|| "unknown".to_string()),
+        user_agent: parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    }
+}
+
+/// The value of the cookie `name`, if sent and not blank.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// Whether two secrets are equal, without stopping at the first difference.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}

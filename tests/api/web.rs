@@ -1,0 +1,483 @@
+//! The web pages driven as a browser drives them, without one: forms posted
+//! with the session cookie and the CSRF token, pages read as HTML. Every
+//! signed-in page is tried by every kind of caller, straight from the one
+//! permission table, and checked against the API's answer for the same
+//! action; then the flows a shop uses every day, on both backends.
+
+use crate::helpers::{ADMIN_PASSWORD, Backend, TestApp, spawn_app};
+use crate::on_both_backends;
+use duetrack::domain::access::Role;
+use duetrack::domain::permissions::{Action, Caller};
+use reqwest::StatusCode;
+use serde_json::json;
+use std::time::Duration;
+
+on_both_backends!(
+    every_page_admits_exactly_the_callers_the_table_names,
+    a_staff_member_may_not_message_or_pause_reminders_on_either_face,
+    a_payment_form_sent_twice_records_one_payment,
+    a_fresh_payment_repeating_the_last_is_held_until_confirmed,
+    a_customer_is_added_edited_and_charged_through_the_pages,
+    a_customer_reports_a_payment_in_the_portal_and_staff_confirm_it,
+);
+
+/// A signed-in browser: the session cookie and the CSRF token of its forms.
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+/// What a page answered.
+struct Page {
+    status: StatusCode,
+    location: String,
+    html: String,
+}
+
+impl Page {
+    fn redirected_to(&self, prefix: &str) -> bool {
+        self.status.is_redirection() && self.location.starts_with(prefix)
+    }
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn read(response: reqwest::Response) -> Page {
+    let status = response.status();
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    Page {
+        status,
+        location,
+        html: response.text().await.unwrap_or_default(),
+    }
+}
+
+impl Browser {
+    /// Nobody signed in.
+    fn anonymous(app: &TestApp) -> Self {
+        Self {
+            client: no_redirects(),
+            base: app.url(""),
+            cookie: String::new(),
+            csrf: String::new(),
+        }
+    }
+
+    /// Signs in through the sign-in form.
+    async fn sign_in(app: &TestApp, username: &str, password: &str) -> Self {
+        let client = no_redirects();
+        let response = client
+            .post(app.url("/login"))
+            .form(&[("username", username), ("password", password), ("next", "")])
+            .send()
+            .await
+            .unwrap();
+        let mut cookie = Vec::new();
+        let mut csrf = String::new();
+        for value in response.headers().get_all("set-cookie") {
+            let pair = value
+                .to_str()
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .to_string();
+            if let Some(token) = pair.strip_prefix("duetrack_csrf=") {
+                csrf = token.to_string();
+            }
+            if pair.starts_with("duetrack_session=") || pair.starts_with("duetrack_csrf=") {
+                cookie.push(pair);
+            }
+        }
+        assert!(
+            response.status().is_redirection() && !csrf.is_empty(),
+            "{username} could not sign in on the web: {}",
+            response.status()
+        );
+        Self {
+            client,
+            base: app.url(""),
+            cookie: cookie.join("; "),
+            csrf,
+        }
+    }
+
+    fn with_cookie(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        if self.cookie.is_empty() {
+            request
+        } else {
+            request.header("cookie", &self.cookie)
+        }
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        let request = self.client.get(format!("{}{path}", self.base));
+        read(self.with_cookie(request).send().await.unwrap()).await
+    }
+
+    /// Posts a form with this session's CSRF token.
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut form: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
+        form.extend_from_slice(fields);
+        let request = self.client.post(format!("{}{path}", self.base)).form(&form);
+        read(self.with_cookie(request).send().await.unwrap()).await
+    }
+}
+
+/// A staff account with `role`, signed in on the web.
+async fn staff_browser(app: &TestApp, username: &str, role: &str) -> Browser {
+    app.post(
+        "/api/v1/staff",
+        json!({"username": username, "password": "counter-key-4821", "role": role}),
+    )
+    .await
+    .ok(201);
+    Browser::sign_in(app, username, "counter-key-4821").await
+}
+
+/// A customer with a password and something owed, signed in on the web.
+async fn customer_browser(app: &TestApp, name: &str, email: &str) -> (i64, Browser) {
+    let id = app
+        .post("/api/v1/customers", json!({"name": name, "email": email}))
+        .await
+        .ok(201)["id"]
+        .as_i64()
+        .unwrap();
+    app.add_due(id, json!({"amount": "500"})).await.ok(201);
+    let token = invitation_token(app, email).await;
+    app.send(
+        app.client
+            .post(app.url("/api/v1/auth/set-password"))
+            .json(&json!({"token": token, "password": "mango tree by the well"})),
+    )
+    .await
+    .ok(200);
+    (
+        id,
+        Browser::sign_in(app, email, "mango tree by the well").await,
+    )
+}
+
+/// The one-time link token in the newest `.eml` written for `email`.
+async fn invitation_token(app: &TestApp, email: &str) -> String {
+    for _ in 0..200 {
+        let mut files: Vec<_> = std::fs::read_dir(app.data_dir.join("outbox"))
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.sort();
+        for path in files
+            .iter()
+            .rev()
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        {
+            let mail = crate::smtp::parse(&std::fs::read(path).unwrap());
+            if mail.to == email
+                && let Some(after) = mail.text.split("token=").nth(1)
+            {
+                return after
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no link was written for {email}");
+}
+
+/// The value of a hidden input in a page.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    html.split(&marker)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("the page has no {name} field"))
+        .to_string()
+}
+
+async fn every_page_admits_exactly_the_callers_the_table_names(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, customer) = customer_browser(&app, "Asha Rao", "asha@example.com").await;
+    let callers = [
+        ("anonymous", None, Browser::anonymous(&app)),
+        ("customer", Some(Caller::Customer), customer),
+        (
+            "staff",
+            Some(Caller::Staff(Role::Staff)),
+            staff_browser(&app, "counter", "staff").await,
+        ),
+        (
+            "admin",
+            Some(Caller::Staff(Role::Admin)),
+            staff_browser(&app, "manager", "admin").await,
+        ),
+        (
+            "owner",
+            Some(Caller::Staff(Role::Owner)),
+            Browser::sign_in(&app, "admin", ADMIN_PASSWORD).await,
+        ),
+    ];
+    let mut checked = 0;
+    for (method, path, action) in duetrack::web::access::ROUTES {
+        // Ids nobody has: an admitted caller meets "not found", never a change.
+        let concrete = path.replace("{id}", "987654");
+        for (who, caller, browser) in &callers {
+            let page = if *method == "GET" {
+                browser.get(&concrete).await
+            } else {
+                browser.post(&concrete, &[]).await
+            };
+            let refused = page.status == StatusCode::FORBIDDEN || page.redirected_to("/login");
+            let admitted = caller.is_some_and(|c| action.allows(c));
+            assert_eq!(
+                !refused, admitted,
+                "{who} on {method} {path} ({action:?}) answered {} {}",
+                page.status, page.location
+            );
+            assert!(
+                !page.status.is_server_error(),
+                "{who} on {method} {path} answered {}",
+                page.status
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5 * 40, "only {checked} page checks ran");
+}
+
+async fn a_staff_member_may_not_message_or_pause_reminders_on_either_face(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app.customer("Ravi Kumar").await;
+    let staff = staff_browser(&app, "counter", "staff").await;
+    let token = app.login("counter", "counter-key-4821").await.unwrap();
+    let as_staff = |r: reqwest::RequestBuilder| r.bearer_auth(&token);
+
+    let web = staff
+        .post(
+            &format!("/customers/{id}/message"),
+            &[("subject", "Hello"), ("body", "Your dues")],
+        )
+        .await;
+    let api = app
+        .send(
+            as_staff(app.client.post(app.url("/api/v1/notifications")))
+                .json(&json!({"to": [id], "subject": "Hello", "body": "Your dues"})),
+        )
+        .await;
+    assert_eq!((web.status.as_u16(), api.status.as_u16()), (403, 403));
+    assert!(
+        !Action::SendMessage.allows(Caller::Staff(Role::Staff)),
+        "the table and both faces agree"
+    );
+
+    let web = staff
+        .post(&format!("/customers/{id}/reminders"), &[("paused", "true")])
+        .await;
+    let api = app
+        .send(
+            as_staff(
+                app.client
+                    .patch(app.url(&format!("/api/v1/customers/{id}"))),
+            )
+            .json(&json!({"reminders_paused": true})),
+        )
+        .await;
+    assert_eq!((web.status.as_u16(), api.status.as_u16()), (403, 403));
+    let customer = app.get(&format!("/api/v1/customers/{id}")).await;
+    assert_eq!(customer.ok(200)["reminders_paused"], false);
+
+    // What staff may do, they may do on both faces.
+    let page = staff.get(&format!("/customers/{id}/payments/new")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let api = app
+        .send(
+            as_staff(
+                app.client
+                    .post(app.url(&format!("/api/v1/customers/{id}/dues"))),
+            )
+            .json(&json!({"amount": "10"})),
+        )
+        .await;
+    assert_eq!(api.status.as_u16(), 201);
+}
+
+async fn a_payment_form_sent_twice_records_one_payment(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app.customer("Meena Iyer").await;
+    app.add_due(id, json!({"amount": "100"})).await.ok(201);
+    let staff = staff_browser(&app, "counter", "staff").await;
+    let form = staff.get(&format!("/customers/{id}/payments/new")).await;
+    assert_eq!(form.status, StatusCode::OK);
+    let key = hidden(&form.html, "idempotency_key");
+    let fields = [
+        ("amount", "10"),
+        ("method", "cash"),
+        ("idempotency_key", key.as_str()),
+    ];
+    let first = staff
+        .post(&format!("/customers/{id}/payments"), &fields)
+        .await;
+    assert!(
+        first.redirected_to(&format!("/customers/{id}")),
+        "{}",
+        first.status
+    );
+    // Back, and the same form sent again.
+    let again = staff
+        .post(&format!("/customers/{id}/payments"), &fields)
+        .await;
+    assert!(
+        again.redirected_to(&format!("/customers/{id}")),
+        "{}",
+        again.status
+    );
+    assert_eq!(app.balance(id).await, "90.00");
+    let payments = app.get(&format!("/api/v1/customers/{id}/payments")).await;
+    assert_eq!(payments.ok(200)["items"].as_array().unwrap().len(), 1);
+}
+
+async fn a_fresh_payment_repeating_the_last_is_held_until_confirmed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app.customer("Farah Khan").await;
+    app.add_due(id, json!({"amount": "100"})).await.ok(201);
+    let staff = staff_browser(&app, "counter", "staff").await;
+    let path = format!("/customers/{id}/payments");
+    let pay = |key: String| {
+        let (staff, path) = (&staff, &path);
+        async move {
+            let fields = [
+                ("amount", "10"),
+                ("method", "upi"),
+                ("idempotency_key", key.as_str()),
+            ];
+            staff.post(path, &fields).await
+        }
+    };
+    let first_form = staff.get(&format!("/customers/{id}/payments/new")).await;
+    let first = pay(hidden(&first_form.html, "idempotency_key")).await;
+    assert!(first.status.is_redirection());
+
+    // A new form, the same amount, a minute later: held back with the earlier payment shown.
+    let second_form = staff.get(&format!("/customers/{id}/payments/new")).await;
+    let second_key = hidden(&second_form.html, "idempotency_key");
+    let held = pay(second_key.clone()).await;
+    assert_eq!(held.status, StatusCode::OK);
+    assert!(held.html.contains("Record another"), "{}", held.html);
+    assert!(held.html.contains("10.00"));
+    assert_eq!(app.balance(id).await, "90.00");
+
+    // Only an explicit yes records it.
+    let fields = [
+        ("amount", "10"),
+        ("method", "upi"),
+        ("idempotency_key", second_key.as_str()),
+        ("confirm_repeat", "yes"),
+    ];
+    let confirmed = staff
+        .post(&format!("/customers/{id}/payments"), &fields)
+        .await;
+    assert!(confirmed.status.is_redirection(), "{}", confirmed.status);
+    assert_eq!(app.balance(id).await, "80.00");
+    // The API keeps its contract: no hold for a new key.
+    app.pay(id, json!({"amount": "10"})).await.ok(201);
+    assert_eq!(app.balance(id).await, "70.00");
+}
+
+async fn a_customer_is_added_edited_and_charged_through_the_pages(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = staff_browser(&app, "manager", "admin").await;
+    let bad = admin
+        .post("/customers", &[("name", ""), ("email", "not-an-email")])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.html.contains("email"), "the form names the bad field");
+
+    let added = admin
+        .post(
+            "/customers",
+            &[("name", "Gopal Das"), ("phone", "+91 98450 12345")],
+        )
+        .await;
+    assert!(added.redirected_to("/customers/"), "{}", added.status);
+    let id: i64 = added
+        .location
+        .trim_start_matches("/customers/")
+        .parse()
+        .unwrap();
+
+    let edited = admin
+        .post(
+            &format!("/customers/{id}/edit"),
+            &[("name", "Gopal Das"), ("category", "wholesale")],
+        )
+        .await;
+    assert!(edited.status.is_redirection(), "{}", edited.status);
+    let due = admin
+        .post(
+            &format!("/customers/{id}/dues"),
+            &[("amount", "250.50"), ("description", "Rice")],
+        )
+        .await;
+    assert!(due.status.is_redirection(), "{}", due.status);
+    let page = admin.get(&format!("/customers/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("Rice") && page.html.contains("250.50"));
+    let api = app.get(&format!("/api/v1/customers/{id}")).await;
+    let api = api.ok(200);
+    assert_eq!(
+        (api["balance"].as_str(), api["category"].as_str()),
+        (Some("250.50"), Some("wholesale"))
+    );
+
+    let missing = admin.get("/customers/987654").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+async fn a_customer_reports_a_payment_in_the_portal_and_staff_confirm_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (id, customer) = customer_browser(&app, "Lakshmi N", "lakshmi@example.com").await;
+    let home = customer.get("/portal").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.html.contains("500.00"));
+    let key = hidden(&home.html, "idempotency_key");
+    let paid = customer
+        .post(
+            "/portal/pay",
+            &[
+                ("amount", "200"),
+                ("reference", "UPI-1"),
+                ("idempotency_key", key.as_str()),
+            ],
+        )
+        .await;
+    assert!(paid.status.is_redirection(), "{}", paid.status);
+    let staff = staff_browser(&app, "counter", "staff").await;
+    let pending = staff.get("/payments/pending").await;
+    assert!(pending.html.contains("Lakshmi N"));
+    let payment = app.get("/api/v1/payments?status=pending").await;
+    let payment_id = payment.ok(200)["items"][0]["id"].as_i64().unwrap();
+    let confirmed = staff
+        .post(&format!("/payments/{payment_id}/confirm"), &[])
+        .await;
+    assert!(confirmed.status.is_redirection(), "{}", confirmed.status);
+    assert_eq!(app.balance(id).await, "300.00");
+    // The staff console is not for customers, and the portal not for staff.
+    assert_eq!(
+        customer.get("/dashboard").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(staff.get("/portal").await.status, StatusCode::FORBIDDEN);
+}
