@@ -1,10 +1,20 @@
 //! The emails duetrack sends, each with a plain-text and an HTML part, the
 //! shop's name and amounts written for people. Pure functions: they turn
-//! facts into a message and touch nothing. Everything a user typed is
-//! escaped before it goes into HTML.
+//! facts into a message and touch nothing.
+//!
+//! The words are askama templates under templates/mail/: `<kind>.txt` is the
+//! text part, signed off by `frame.txt`; `<kind>.html` is the HTML part in the
+//! shop's frame, `frame.html`. Askama escapes everything a template prints
+//! into HTML (with `MailHtml`, see templates/mail/askama.toml) and nothing in
+//! the text part, so what a user typed reads as typed in both.
+//!
+//! Askama lends a field to a method by reference, so the templates write
+//! `ctx.money(*f.overdue)` to hand `MailContext::money` the number itself.
 
 use crate::domain::money::{Currency, Money};
+use askama::Template;
 use chrono::NaiveDate;
+use std::fmt;
 
 /// What every message needs to know about the shop.
 #[derive(Debug, Clone)]
@@ -29,6 +39,8 @@ pub struct Composed {
     pub html: String,
 }
 
+/// Text made safe for HTML, with named entities. The web charts use it, and
+/// every HTML email through `MailHtml`.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -44,46 +56,83 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// Paragraphs of plain text as HTML, escaped, keeping line breaks.
-fn paragraphs(text: &str) -> String {
-    text.split("\n\n")
-        .map(|p| format!("<p>{}</p>", escape(p).replace('\n', "<br>")))
-        .collect()
+/// The escaper of the HTML mail templates, named in templates/mail/askama.toml.
+/// Askama's own writes numeric entities (`&#60;`); the emails keep writing the
+/// named ones (`&lt;`) they always have.
+#[derive(Clone, Copy)]
+struct MailHtml;
+
+impl askama::filters::Escaper for MailHtml {
+    fn write_escaped_str<W: fmt::Write>(&self, mut dest: W, text: &str) -> fmt::Result {
+        dest.write_str(&escape(text))
+    }
 }
 
-/// Wraps a message body in the shop's frame; `body` is already HTML.
-fn frame(ctx: &MailContext, heading: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{heading}</title></head>\
-         <body style=\"margin:0;padding:0;background:#f4f5f7;font-family:Arial,Helvetica,sans-serif;color:#1b1f24\">\
-         <table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\"><tr><td align=\"center\" style=\"padding:24px 12px\">\
-         <table role=\"presentation\" width=\"100%\" style=\"max-width:560px;background:#ffffff;border-radius:8px\" cellpadding=\"0\" cellspacing=\"0\">\
-         <tr><td style=\"padding:20px 24px;border-bottom:1px solid #e4e7ec;font-size:18px;font-weight:bold\">{shop}</td></tr>\
-         <tr><td style=\"padding:20px 24px;font-size:15px;line-height:1.5\"><h1 style=\"font-size:20px;margin:0 0 12px\">{heading}</h1>{body}</td></tr>\
-         <tr><td style=\"padding:12px 24px;border-top:1px solid #e4e7ec;font-size:12px;color:#667085\">{shop} · sent by duetrack</td></tr>\
-         </table></td></tr></table></body></html>",
-        shop = escape(&ctx.shop_name),
-        heading = escape(heading),
-    )
+/// A message's text part is a template struct for `mail/<kind>.txt`; its
+/// HTML part, declared by `html_part!`, wraps it and renders
+/// `mail/<kind>.html` from the same fields.
+trait Parts: Template + Sized {
+    type Html: Template;
+    fn html(self) -> Self::Html;
 }
 
-fn button(url: &str, label: &str) -> String {
-    format!(
-        "<p style=\"margin:20px 0\"><a href=\"{url}\" style=\"background:#1f5fbf;color:#ffffff;padding:10px 18px;border-radius:6px;text-decoration:none;display:inline-block\">{label}</a></p>\
-         <p style=\"font-size:13px;color:#667085\">Or open this address: <a href=\"{url}\">{url}</a></p>",
-        url = escape(url),
-        label = escape(label)
-    )
+/// Declares the HTML part of a text template struct: a wrapper that reaches
+/// the struct's fields through `Deref` and is escaped by `MailHtml`.
+macro_rules! html_part {
+    ($text:ident => $html:ident, $path:tt) => {
+        #[derive(Template)]
+        #[template(path = $path, config = "templates/mail/askama.toml")]
+        struct $html<'a>($text<'a>);
+
+        impl<'a> std::ops::Deref for $html<'a> {
+            type Target = $text<'a>;
+            fn deref(&self) -> &$text<'a> {
+                &self.0
+            }
+        }
+
+        impl<'a> Parts for $text<'a> {
+            type Html = $html<'a>;
+            fn html(self) -> $html<'a> {
+                $html(self)
+            }
+        }
+    };
 }
 
-fn signature(ctx: &MailContext) -> String {
-    format!("\n\n— {}\n", ctx.shop_name)
+fn compose(subject: String, message: impl Parts) -> Composed {
+    let text = render(&message);
+    let html = render(&message.html());
+    Composed {
+        subject,
+        text,
+        html,
+    }
+}
+
+fn render(template: &impl Template) -> String {
+    // The templates print only strings, numbers and dates, whose formatting
+    // cannot fail.
+    template
+        .render()
+        .expect("a mail template writes only text, numbers and dates")
 }
 
 /// The link in an invitation or reset email.
 pub fn password_link(ctx: &MailContext, token: &str) -> String {
     format!("{}/set-password?token={token}", ctx.base_url)
 }
+
+#[derive(Template)]
+#[template(path = "mail/invitation.txt")]
+struct Invitation<'a> {
+    ctx: &'a MailContext,
+    name: &'a str,
+    username: &'a str,
+    link: &'a str,
+    expires: &'a str,
+}
+html_part!(Invitation => InvitationHtml, "mail/invitation.html");
 
 pub fn invitation(
     ctx: &MailContext,
@@ -92,34 +141,28 @@ pub fn invitation(
     link: &str,
     expires: &str,
 ) -> Composed {
-    let subject = format!("Your account at {}", ctx.shop_name);
-    let text = format!(
-        "Hello {name},\n\n{shop} keeps your account with duetrack. You can see what you owe, your payments and receipts online.\n\n\
-         Your user name is: {username}\n\nChoose your password here (the link works once and expires {expires}):\n{link}\n\n\
-         We never send passwords by email. If you did not expect this message, you can ignore it.{sig}",
-        shop = ctx.shop_name,
-        sig = signature(ctx)
-    );
-    let html = frame(
-        ctx,
-        "Your account is ready",
-        &format!(
-            "<p>Hello {name},</p><p>{shop} keeps your account with duetrack. You can see what you owe, your payments and receipts online.</p>\
-             <p>Your user name is <strong>{username}</strong>.</p>{button}\
-             <p style=\"font-size:13px;color:#667085\">The link works once and expires {expires}. We never send passwords by email. If you did not expect this message, you can ignore it.</p>",
-            name = escape(name),
-            shop = escape(&ctx.shop_name),
-            username = escape(username),
-            button = button(link, "Choose your password"),
-            expires = escape(expires),
-        ),
-    );
-    Composed {
-        subject,
-        text,
-        html,
-    }
+    compose(
+        format!("Your account at {}", ctx.shop_name),
+        Invitation {
+            ctx,
+            name,
+            username,
+            link,
+            expires,
+        },
+    )
 }
+
+#[derive(Template)]
+#[template(path = "mail/credential_reset.txt")]
+struct CredentialReset<'a> {
+    ctx: &'a MailContext,
+    name: &'a str,
+    username: &'a str,
+    link: &'a str,
+    expires: &'a str,
+}
+html_part!(CredentialReset => CredentialResetHtml, "mail/credential_reset.html");
 
 pub fn credential_reset(
     ctx: &MailContext,
@@ -128,32 +171,16 @@ pub fn credential_reset(
     link: &str,
     expires: &str,
 ) -> Composed {
-    let subject = format!("Reset your password at {}", ctx.shop_name);
-    let text = format!(
-        "Hello {name},\n\n{shop} started a password reset for your account ({username}).\n\n\
-         Choose a new password here (the link works once and expires {expires}):\n{link}\n\n\
-         If you did not ask for this, tell the shop; your current password keeps working until a new one is set.{sig}",
-        shop = ctx.shop_name,
-        sig = signature(ctx)
-    );
-    let html = frame(
-        ctx,
-        "Reset your password",
-        &format!(
-            "<p>Hello {name},</p><p>{shop} started a password reset for your account (<strong>{username}</strong>).</p>{button}\
-             <p style=\"font-size:13px;color:#667085\">The link works once and expires {expires}. If you did not ask for this, tell the shop; your current password keeps working until a new one is set.</p>",
-            name = escape(name),
-            shop = escape(&ctx.shop_name),
-            username = escape(username),
-            button = button(link, "Choose a new password"),
-            expires = escape(expires),
-        ),
-    );
-    Composed {
-        subject,
-        text,
-        html,
-    }
+    compose(
+        format!("Reset your password at {}", ctx.shop_name),
+        CredentialReset {
+            ctx,
+            name,
+            username,
+            link,
+            expires,
+        },
+    )
 }
 
 /// The facts of a payment for its receipt.
@@ -167,59 +194,21 @@ pub struct ReceiptFacts<'a> {
     pub balance_after: i64,
 }
 
+#[derive(Template)]
+#[template(path = "mail/receipt.txt")]
+struct Receipt<'a> {
+    ctx: &'a MailContext,
+    f: &'a ReceiptFacts<'a>,
+    amount: String,
+}
+html_part!(Receipt => ReceiptHtml, "mail/receipt.html");
+
 pub fn receipt(ctx: &MailContext, f: &ReceiptFacts<'_>) -> Composed {
     let amount = ctx.money(f.amount);
-    let balance = balance_phrase(ctx, f.balance_after);
-    let reference = f
-        .reference
-        .map(|r| format!(" (reference {r})"))
-        .unwrap_or_default();
-    let subject = format!("Receipt: {amount} received by {}", ctx.shop_name);
-    let text = format!(
-        "Hello {name},\n\nThank you. {shop} has received your payment of {amount} by {method}{reference} on {date}.\n\n\
-         Receipt number: {id}\n{balance}\n\nSee your account: {url}{sig}",
-        name = f.name,
-        shop = ctx.shop_name,
-        method = f.method,
-        date = f.paid_on,
-        id = f.payment_id,
-        url = ctx.base_url,
-        sig = signature(ctx)
-    );
-    let html = frame(
-        ctx,
-        "Payment received",
-        &format!(
-            "<p>Hello {name},</p><p>Thank you. {shop} has received your payment.</p>\
-             <table style=\"border-collapse:collapse;margin:12px 0\">\
-             <tr><td style=\"padding:4px 12px 4px 0;color:#667085\">Amount</td><td style=\"padding:4px 0;font-weight:bold\">{amount}</td></tr>\
-             <tr><td style=\"padding:4px 12px 4px 0;color:#667085\">Method</td><td>{method}{reference}</td></tr>\
-             <tr><td style=\"padding:4px 12px 4px 0;color:#667085\">Date</td><td>{date}</td></tr>\
-             <tr><td style=\"padding:4px 12px 4px 0;color:#667085\">Receipt number</td><td>{id}</td></tr></table>\
-             <p>{balance}</p>",
-            name = escape(f.name),
-            shop = escape(&ctx.shop_name),
-            amount = escape(&amount),
-            method = escape(f.method),
-            reference = escape(&reference),
-            date = f.paid_on,
-            id = f.payment_id,
-            balance = escape(&balance),
-        ),
-    );
-    Composed {
-        subject,
-        text,
-        html,
-    }
-}
-
-fn balance_phrase(ctx: &MailContext, balance: i64) -> String {
-    match balance {
-        b if b > 0 => format!("Balance still due: {}.", ctx.money(b)),
-        0 => "Your account is fully paid.".to_string(),
-        b => format!("You have {} in credit.", ctx.money(-b)),
-    }
+    compose(
+        format!("Receipt: {amount} received by {}", ctx.shop_name),
+        Receipt { ctx, f, amount },
+    )
 }
 
 /// An unpaid due listed in a reminder.
@@ -238,32 +227,33 @@ pub struct ReminderFacts<'a> {
     pub dues: &'a [ReminderLine],
 }
 
-/// How to pay, for reminders: UPI when the shop has an id, and the portal.
-fn how_to_pay(ctx: &MailContext, amount: i64) -> (String, String) {
-    let portal = format!(
-        "Pay at the counter, or see your account and pay online at {}.",
-        ctx.base_url
-    );
-    match &ctx.upi_id {
-        Some(upi) => {
-            let link = format!(
-                "upi://pay?pa={upi}&pn={}&am={}&cu={}",
-                percent(&ctx.shop_name),
-                ctx.currency.format(Money(amount)),
-                ctx.currency.code()
-            );
-            (
-                format!("Pay by UPI to {upi} ({link}). {portal}"),
-                format!(
-                    "<p>Pay by UPI to <strong>{}</strong> (<a href=\"{}\">open your UPI app</a>). {}</p>",
-                    escape(upi),
-                    escape(&link),
-                    escape(&portal)
-                ),
-            )
-        }
-        None => (portal.clone(), format!("<p>{}</p>", escape(&portal))),
-    }
+#[derive(Template)]
+#[template(path = "mail/reminder.txt")]
+struct Reminder<'a> {
+    ctx: &'a MailContext,
+    f: &'a ReminderFacts<'a>,
+    balance: String,
+    /// Reminders offer UPI when the shop has an id, besides the portal.
+    upi: Option<UpiPayment<'a>>,
+}
+html_part!(Reminder => ReminderHtml, "mail/reminder.html");
+
+struct UpiPayment<'a> {
+    to: &'a str,
+    /// Opens the customer's UPI app with the payment filled in.
+    link: String,
+}
+
+fn upi_payment(ctx: &MailContext, amount: i64) -> Option<UpiPayment<'_>> {
+    ctx.upi_id.as_deref().map(|upi| UpiPayment {
+        to: upi,
+        link: format!(
+            "upi://pay?pa={upi}&pn={}&am={}&cu={}",
+            percent(&ctx.shop_name),
+            ctx.currency.format(Money(amount)),
+            ctx.currency.code()
+        ),
+    })
 }
 
 /// Percent-encodes a value for a URL query.
@@ -289,73 +279,27 @@ pub fn reminder(ctx: &MailContext, f: &ReminderFacts<'_>) -> Composed {
     } else {
         format!("Reminder: {balance} due at {}", ctx.shop_name)
     };
-    let lines_text: String = f
-        .dues
-        .iter()
-        .map(|d| {
-            format!(
-                "  - {}: {}{}\n",
-                d.description,
-                ctx.money(d.outstanding),
-                d.due_date.map(|x| format!(", due {x}")).unwrap_or_default()
-            )
-        })
-        .collect();
-    let lines_html: String = f
-        .dues
-        .iter()
-        .map(|d| {
-            format!(
-                "<tr><td style=\"padding:4px 12px 4px 0\">{}</td><td style=\"padding:4px 12px 4px 0\">{}</td><td style=\"padding:4px 0;text-align:right\">{}</td></tr>",
-                escape(&d.description),
-                d.due_date.map(|x| x.to_string()).unwrap_or_else(|| "—".to_string()),
-                escape(&ctx.money(d.outstanding))
-            )
-        })
-        .collect();
-    let (pay_text, pay_html) = how_to_pay(ctx, f.balance);
-    let overdue_text = if f.overdue > 0 {
-        format!("Overdue now: {}.\n", ctx.money(f.overdue))
-    } else {
-        String::new()
-    };
-    let text = format!(
-        "Hello {name},\n\nThis is a reminder from {shop} ({reason}).\n\nBalance due: {balance}.\n{overdue_text}\nOpen dues:\n{lines_text}\n{pay_text}\n\n\
-         If you have already paid, thank you, and please ignore this message.{sig}",
-        name = f.name,
-        shop = ctx.shop_name,
-        reason = f.reason,
-        sig = signature(ctx)
-    );
-    let overdue_html = if f.overdue > 0 {
-        format!(
-            "<p style=\"color:#b42318\"><strong>Overdue now: {}</strong></p>",
-            escape(&ctx.money(f.overdue))
-        )
-    } else {
-        String::new()
-    };
-    let html = frame(
-        ctx,
-        "Payment reminder",
-        &format!(
-            "<p>Hello {name},</p><p>This is a reminder from {shop} ({reason}).</p>\
-             <p style=\"font-size:18px\">Balance due: <strong>{balance}</strong></p>{overdue_html}\
-             <table style=\"border-collapse:collapse;margin:12px 0\"><tr><th align=\"left\" style=\"padding:4px 12px 4px 0\">Due</th>\
-             <th align=\"left\" style=\"padding:4px 12px 4px 0\">Due date</th><th align=\"right\" style=\"padding:4px 0\">Unpaid</th></tr>{lines_html}</table>\
-             {pay_html}<p style=\"font-size:13px;color:#667085\">If you have already paid, thank you, and please ignore this message.</p>",
-            name = escape(f.name),
-            shop = escape(&ctx.shop_name),
-            reason = escape(f.reason),
-            balance = escape(&balance),
-        ),
-    );
-    Composed {
+    compose(
         subject,
-        text,
-        html,
-    }
+        Reminder {
+            ctx,
+            f,
+            balance,
+            upi: upi_payment(ctx, f.balance),
+        },
+    )
 }
+
+#[derive(Template)]
+#[template(path = "mail/payment_rejected.txt")]
+struct PaymentRejected<'a> {
+    ctx: &'a MailContext,
+    name: &'a str,
+    amount: String,
+    paid_on: NaiveDate,
+    reason: &'a str,
+}
+html_part!(PaymentRejected => PaymentRejectedHtml, "mail/payment_rejected.html");
 
 /// A payment the customer reported was not confirmed by the shop.
 pub fn payment_rejected(
@@ -366,59 +310,41 @@ pub fn payment_rejected(
     reason: &str,
 ) -> Composed {
     let amount = ctx.money(amount);
-    let subject = format!(
-        "Your payment of {amount} was not confirmed by {}",
-        ctx.shop_name
-    );
-    let text = format!(
-        "Hello {name},\n\n{shop} could not confirm the payment of {amount} you reported on {paid_on}.\n\nReason: {reason}\n\n\
-         Your balance has not changed. Please contact {shop} if you think this is a mistake.{sig}",
-        shop = ctx.shop_name,
-        sig = signature(ctx)
-    );
-    let html = frame(
-        ctx,
-        "Payment not confirmed",
-        &format!(
-            "<p>Hello {name},</p><p>{shop} could not confirm the payment of <strong>{amount}</strong> you reported on {paid_on}.</p>\
-             <p>Reason: {reason}</p><p>Your balance has not changed. Please contact {shop} if you think this is a mistake.</p>",
-            name = escape(name),
-            shop = escape(&ctx.shop_name),
-            amount = escape(&amount),
-            reason = escape(reason),
+    compose(
+        format!(
+            "Your payment of {amount} was not confirmed by {}",
+            ctx.shop_name
         ),
-    );
-    Composed {
-        subject,
-        text,
-        html,
-    }
+        PaymentRejected {
+            ctx,
+            name,
+            amount,
+            paid_on,
+            reason,
+        },
+    )
 }
+
+#[derive(Template)]
+#[template(path = "mail/account_changed.txt")]
+struct AccountChanged<'a> {
+    ctx: &'a MailContext,
+    name: &'a str,
+    /// Starts the sentence, so capitalised.
+    what: String,
+}
+html_part!(AccountChanged => AccountChangedHtml, "mail/account_changed.html");
 
 /// `what` says what changed, such as "your email address".
 pub fn account_changed(ctx: &MailContext, name: &str, what: &str) -> Composed {
-    let subject = format!("Your account at {} was changed", ctx.shop_name);
-    let text = format!(
-        "Hello {name},\n\n{what} on your account at {shop} was changed just now.\n\nIf you did not expect this, please contact {shop} straight away.{sig}",
-        what = capitalise(what),
-        shop = ctx.shop_name,
-        sig = signature(ctx)
-    );
-    let html = frame(
-        ctx,
-        "Your account was changed",
-        &format!(
-            "<p>Hello {name},</p><p>{what} on your account at {shop} was changed just now.</p><p>If you did not expect this, please contact {shop} straight away.</p>",
-            name = escape(name),
-            what = escape(&capitalise(what)),
-            shop = escape(&ctx.shop_name),
-        ),
-    );
-    Composed {
-        subject,
-        text,
-        html,
-    }
+    compose(
+        format!("Your account at {} was changed", ctx.shop_name),
+        AccountChanged {
+            ctx,
+            name,
+            what: capitalise(what),
+        },
+    )
 }
 
 fn capitalise(text: &str) -> String {
@@ -429,42 +355,48 @@ fn capitalise(text: &str) -> String {
         .unwrap_or_default()
 }
 
-pub fn account_deleted(ctx: &MailContext, name: &str) -> Composed {
-    let subject = format!("Your account at {} has been closed", ctx.shop_name);
-    let text = format!(
-        "Hello {name},\n\nYour account at {shop} has been closed and you can no longer sign in.\n\nThank you for your custom.{sig}",
-        shop = ctx.shop_name,
-        sig = signature(ctx)
-    );
-    let html = frame(
-        ctx,
-        "Account closed",
-        &format!(
-            "<p>Hello {name},</p><p>Your account at {shop} has been closed and you can no longer sign in.</p><p>Thank you for your custom.</p>",
-            name = escape(name),
-            shop = escape(&ctx.shop_name),
-        ),
-    );
-    Composed {
-        subject,
-        text,
-        html,
-    }
+#[derive(Template)]
+#[template(path = "mail/account_deleted.txt")]
+struct AccountDeleted<'a> {
+    ctx: &'a MailContext,
+    name: &'a str,
 }
+html_part!(AccountDeleted => AccountDeletedHtml, "mail/account_deleted.html");
+
+pub fn account_deleted(ctx: &MailContext, name: &str) -> Composed {
+    compose(
+        format!("Your account at {} has been closed", ctx.shop_name),
+        AccountDeleted { ctx, name },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "mail/manual.txt")]
+struct Manual<'a> {
+    ctx: &'a MailContext,
+    name: &'a str,
+    subject: &'a str,
+    body: &'a str,
+    /// The body's paragraphs (split at blank lines), each as its lines.
+    paragraphs: Vec<Vec<&'a str>>,
+}
+html_part!(Manual => ManualHtml, "mail/manual.html");
 
 /// A message written by staff; its body is plain text.
 pub fn manual(ctx: &MailContext, name: &str, subject: &str, body: &str) -> Composed {
-    let text = format!("Hello {name},\n\n{body}{sig}", sig = signature(ctx));
-    let html = frame(
-        ctx,
-        subject,
-        &format!("<p>Hello {},</p>{}", escape(name), paragraphs(body)),
-    );
-    Composed {
-        subject: subject.to_string(),
-        text,
-        html,
-    }
+    compose(
+        subject.to_string(),
+        Manual {
+            ctx,
+            name,
+            subject,
+            body,
+            paragraphs: body
+                .split("\n\n")
+                .map(|p| p.split('\n').collect())
+                .collect(),
+        },
+    )
 }
 
 /// The owner's morning summary of the day before.
@@ -480,64 +412,24 @@ pub struct DigestFacts {
     pub became_overdue: Vec<(String, i64)>,
 }
 
+#[derive(Template)]
+#[template(path = "mail/digest.txt")]
+struct Digest<'a> {
+    ctx: &'a MailContext,
+    f: &'a DigestFacts,
+}
+html_part!(Digest => DigestHtml, "mail/digest.html");
+
 pub fn digest(ctx: &MailContext, f: &DigestFacts) -> Composed {
-    let subject = format!(
-        "{}: {} collected on {}",
-        ctx.shop_name,
-        ctx.money(f.collected),
-        f.day
-    );
-    let overdue_text: String = if f.became_overdue.is_empty() {
-        "  nobody\n".to_string()
-    } else {
-        f.became_overdue
-            .iter()
-            .map(|(n, a)| format!("  - {n}: {}\n", ctx.money(*a)))
-            .collect()
-    };
-    let text = format!(
-        "Summary for {day}\n\nCollected: {collected} in {payments} payment(s)\nNew dues: {new} in {count} entr{ies}\n\
-         Outstanding now: {outstanding} (overdue {overdue})\n\nBecame overdue:\n{overdue_text}\nOpen duetrack: {url}\n",
-        day = f.day,
-        collected = ctx.money(f.collected),
-        payments = f.payments,
-        new = ctx.money(f.new_dues),
-        count = f.new_due_count,
-        ies = if f.new_due_count == 1 { "y" } else { "ies" },
-        outstanding = ctx.money(f.total_outstanding),
-        overdue = ctx.money(f.total_overdue),
-        url = ctx.base_url,
-    );
-    let overdue_html: String = if f.became_overdue.is_empty() {
-        "<li>nobody</li>".to_string()
-    } else {
-        f.became_overdue
-            .iter()
-            .map(|(n, a)| format!("<li>{}: {}</li>", escape(n), escape(&ctx.money(*a))))
-            .collect()
-    };
-    let html = frame(
-        ctx,
-        &format!("Summary for {}", f.day),
-        &format!(
-            "<table style=\"border-collapse:collapse;margin:12px 0\">\
-             <tr><td style=\"padding:4px 12px 4px 0;color:#667085\">Collected</td><td><strong>{collected}</strong> in {payments} payment(s)</td></tr>\
-             <tr><td style=\"padding:4px 12px 4px 0;color:#667085\">New dues</td><td>{new} in {count}</td></tr>\
-             <tr><td style=\"padding:4px 12px 4px 0;color:#667085\">Outstanding now</td><td>{outstanding} (overdue {overdue})</td></tr></table>\
-             <p>Became overdue:</p><ul>{overdue_html}</ul>",
-            collected = escape(&ctx.money(f.collected)),
-            payments = f.payments,
-            new = escape(&ctx.money(f.new_dues)),
-            count = f.new_due_count,
-            outstanding = escape(&ctx.money(f.total_outstanding)),
-            overdue = escape(&ctx.money(f.total_overdue)),
+    compose(
+        format!(
+            "{}: {} collected on {}",
+            ctx.shop_name,
+            ctx.money(f.collected),
+            f.day
         ),
-    );
-    Composed {
-        subject,
-        text,
-        html,
-    }
+        Digest { ctx, f },
+    )
 }
 
 #[cfg(test)]
@@ -612,5 +504,148 @@ mod tests {
             m.text
                 .contains("upi://pay?pa=sharma@okbank&pn=Sharma%20%26%20Sons&am=100.00&cu=INR")
         );
+    }
+
+    /// A name someone could type, and how it must read in HTML.
+    const TYPED: &str = r#"<script>alert(1)</script> & "Co""#;
+    const TYPED_HTML: &str = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;Co&quot;";
+
+    #[test]
+    fn a_receipt_escapes_typed_text_in_html_only() {
+        let m = receipt(
+            &ctx(),
+            &ReceiptFacts {
+                name: TYPED,
+                payment_id: 7,
+                amount: 10_000,
+                method: "upi",
+                reference: Some(TYPED),
+                paid_on: NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
+                balance_after: 0,
+            },
+        );
+        assert!(m.text.starts_with(&format!("Hello {TYPED},\n\n")));
+        assert!(
+            m.text
+                .contains(&format!("by upi (reference {TYPED}) on 2026-01-02."))
+        );
+        assert!(m.text.ends_with("\n\n— Sharma & Sons\n"));
+        assert!(!m.text.contains("&lt;") && !m.text.contains("&amp;") && !m.text.contains("&#"));
+
+        assert!(m.html.contains(&format!("<p>Hello {TYPED_HTML},</p>")));
+        assert!(
+            m.html
+                .contains(&format!("<td>upi (reference {TYPED_HTML})</td>"))
+        );
+        assert!(m.html.contains("Sharma &amp; Sons · sent by duetrack"));
+        assert!(!m.html.contains("<script>") && !m.html.contains(r#""Co""#));
+    }
+
+    #[test]
+    fn a_manual_message_escapes_typed_text_in_html_only() {
+        let body = "We open at 8.\n<b>Bring</b> \"this\" & that\n\nThanks";
+        let m = manual(&ctx(), TYPED, TYPED, body);
+        assert_eq!(m.subject, TYPED);
+        assert_eq!(
+            m.text,
+            format!("Hello {TYPED},\n\n{body}\n\n— Sharma & Sons\n"),
+            "the text part is the staff's words as typed"
+        );
+
+        assert!(m.html.contains(&format!("<title>{TYPED_HTML}</title>")));
+        assert!(m.html.contains(&format!(">{TYPED_HTML}</h1>")));
+        assert!(m.html.contains(&format!("<p>Hello {TYPED_HTML},</p>")));
+        assert!(m.html.contains(
+            "<p>We open at 8.<br>&lt;b&gt;Bring&lt;/b&gt; &quot;this&quot; &amp; that</p>"
+        ));
+        assert!(m.html.contains("<p>Thanks</p>"));
+        assert!(!m.html.contains("<script>") && !m.html.contains("<b>"));
+    }
+
+    #[test]
+    fn a_reminder_text_is_laid_out_line_by_line() {
+        let dues = [
+            ReminderLine {
+                description: "Rice & dal".into(),
+                due_date: NaiveDate::from_ymd_opt(2026, 1, 2),
+                outstanding: 10_000,
+            },
+            ReminderLine {
+                description: "Oil".into(),
+                due_date: None,
+                outstanding: 2_500,
+            },
+        ];
+        let facts = ReminderFacts {
+            name: "Asha",
+            balance: 12_500,
+            overdue: 10_000,
+            reason: "overdue by 3 days",
+            dues: &dues,
+        };
+        assert_eq!(
+            reminder(&ctx(), &facts).text,
+            "Hello Asha,\n\nThis is a reminder from Sharma & Sons (overdue by 3 days).\n\n\
+             Balance due: ₹125.00.\nOverdue now: ₹100.00.\n\nOpen dues:\n\
+             \x20 - Rice & dal: ₹100.00, due 2026-01-02\n\x20 - Oil: ₹25.00\n\n\
+             Pay by UPI to sharma@okbank (upi://pay?pa=sharma@okbank&pn=Sharma%20%26%20Sons&am=125.00&cu=INR). \
+             Pay at the counter, or see your account and pay online at https://shop.example.\n\n\
+             If you have already paid, thank you, and please ignore this message.\n\n— Sharma & Sons\n"
+        );
+        let no_upi = MailContext {
+            upi_id: None,
+            ..ctx()
+        };
+        let m = reminder(
+            &no_upi,
+            &ReminderFacts {
+                overdue: 0,
+                ..facts
+            },
+        );
+        assert_eq!(m.subject, "Reminder: ₹125.00 due at Sharma & Sons");
+        assert!(m.text.contains(
+            "Balance due: ₹125.00.\n\nOpen dues:\n  - Rice & dal: ₹100.00, due 2026-01-02\n  - Oil: ₹25.00\n\n\
+             Pay at the counter, or see your account and pay online at https://shop.example.\n\n"
+        ));
+        assert!(!m.html.contains("Overdue now") && !m.html.contains("UPI"));
+        assert!(
+            m.html
+                .contains("<td style=\"padding:4px 12px 4px 0\">Rice &amp; dal</td>")
+        );
+    }
+
+    #[test]
+    fn a_digest_text_is_laid_out_line_by_line() {
+        let mut facts = DigestFacts {
+            day: NaiveDate::from_ymd_opt(2026, 6, 9).unwrap(),
+            collected: 25_000,
+            payments: 2,
+            new_dues: 75_000,
+            new_due_count: 1,
+            total_outstanding: 100_000,
+            total_overdue: 75_000,
+            became_overdue: vec![],
+        };
+        let m = digest(&ctx(), &facts);
+        assert_eq!(m.subject, "Sharma & Sons: ₹250.00 collected on 2026-06-09");
+        assert_eq!(
+            m.text,
+            "Summary for 2026-06-09\n\nCollected: ₹250.00 in 2 payment(s)\nNew dues: ₹750.00 in 1 entry\n\
+             Outstanding now: ₹1,000.00 (overdue ₹750.00)\n\nBecame overdue:\n  nobody\n\n\
+             Open duetrack: https://shop.example\n"
+        );
+        assert!(m.html.contains("<li>nobody</li>"));
+
+        facts.new_due_count = 2;
+        facts.became_overdue = vec![("Regular <R>".into(), 75_000)];
+        let m = digest(&ctx(), &facts);
+        assert!(m.text.contains("in 2 entries\n"));
+        assert!(
+            m.text
+                .contains("Became overdue:\n  - Regular <R>: ₹750.00\n\nOpen duetrack")
+        );
+        assert!(m.html.contains("<li>Regular &lt;R&gt;: ₹750.00</li>"));
+        assert!(m.html.contains("<title>Summary for 2026-06-09</title>"));
     }
 }
