@@ -19,6 +19,8 @@ on_both_backends!(
     a_fresh_payment_repeating_the_last_is_held_until_confirmed,
     a_customer_is_added_edited_and_charged_through_the_pages,
     a_customer_reports_a_payment_in_the_portal_and_staff_confirm_it,
+    every_page_opens_with_real_records_for_those_it_is_for,
+    an_admin_voids_deletes_and_restores_through_the_pages,
 );
 
 /// A signed-in browser: the session cookie and the CSRF token of its forms.
@@ -480,4 +482,78 @@ async fn a_customer_reports_a_payment_in_the_portal_and_staff_confirm_it(backend
         StatusCode::FORBIDDEN
     );
     assert_eq!(staff.get("/portal").await.status, StatusCode::FORBIDDEN);
+}
+
+async fn every_page_opens_with_real_records_for_those_it_is_for(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (id, customer) = customer_browser(&app, "Kavya S", "kavya@example.com").await;
+    let paid = app.pay(id, json!({"amount": "100"})).await;
+    let receipt = paid.ok(201)["id"].as_i64().unwrap();
+    let owner = Browser::sign_in(&app, "admin", ADMIN_PASSWORD).await;
+    let mut opened = 0;
+    for (method, path, action) in duetrack::web::access::ROUTES {
+        if *method != "GET" {
+            continue;
+        }
+        let (who, browser, id) = if action.allows(Caller::Customer) {
+            ("customer", &customer, receipt)
+        } else {
+            ("owner", &owner, id)
+        };
+        let concrete = path.replace("{id}", &id.to_string());
+        let page = browser.get(&concrete).await;
+        assert_eq!(page.status, StatusCode::OK, "{who} opening {concrete}");
+        if !concrete.ends_with(".csv") {
+            assert!(page.html.contains("</html>"), "{concrete} is a whole page");
+        }
+        opened += 1;
+    }
+    assert!(opened >= 20, "only {opened} pages opened");
+}
+
+async fn an_admin_voids_deletes_and_restores_through_the_pages(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app.customer("Imran Ali").await;
+    app.add_due(id, json!({"amount": "300"})).await.ok(201);
+    let payment = app.pay(id, json!({"amount": "120"})).await.ok(201)["id"]
+        .as_i64()
+        .unwrap();
+    let admin = staff_browser(&app, "manager", "admin").await;
+    let no_reason = admin.post(&format!("/payments/{payment}/void"), &[]).await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.balance(id).await, "180.00");
+    let voided = admin
+        .post(
+            &format!("/payments/{payment}/void"),
+            &[("reason", "Entered twice"), ("confirm", "yes")],
+        )
+        .await;
+    assert!(voided.status.is_redirection(), "{}", voided.status);
+    assert_eq!(app.balance(id).await, "300.00");
+
+    let deleted = admin
+        .post(
+            &format!("/customers/{id}/delete"),
+            &[("reason", "Moved away"), ("confirm", "yes")],
+        )
+        .await;
+    assert!(deleted.redirected_to("/customers"), "{}", deleted.status);
+    let api = app.get(&format!("/api/v1/customers/{id}")).await;
+    assert_eq!(api.ok(200)["status"], "deleted");
+    let restored = admin.post(&format!("/customers/{id}/restore"), &[]).await;
+    assert!(restored.status.is_redirection(), "{}", restored.status);
+    let api = app.get(&format!("/api/v1/customers/{id}")).await;
+    assert_eq!(api.ok(200)["status"], "active");
+    // A form without the session's CSRF token changes nothing.
+    let forged = admin
+        .client
+        .post(format!("{}/customers/{id}/delete", admin.base))
+        .header("cookie", &admin.cookie)
+        .form(&[("csrf", "forged"), ("reason", "x"), ("confirm", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let api = app.get(&format!("/api/v1/customers/{id}")).await;
+    assert_eq!(api.ok(200)["status"], "active");
 }
