@@ -5,11 +5,11 @@
 
 use super::activity::{self, Change};
 use super::db::{Row, Tx};
+use super::letters::AccountChange;
 use super::outbox::{self, NewEmail};
 use super::{Store, StoreError, StoreResult, now_text, timestamp_text};
 use crate::args;
 use crate::domain::access::{self, Role};
-use crate::notify::messages;
 use serde::Serialize;
 use serde_json::json;
 
@@ -568,11 +568,9 @@ impl Store {
                     dedupe_key: format!("password_set:{customer_id}:{}", access::new_token()),
                     customer_id: Some(customer_id),
                     recipient: email,
-                    message: messages::account_changed(
-                        &self.mail(),
-                        &found.text("name")?,
-                        "your password",
-                    ),
+                    message: self
+                        .letters
+                        .account_changed(&found.text("name")?, AccountChange::Password),
                 },
             )
             .await?;
@@ -710,7 +708,7 @@ impl Store {
                     dedupe_key: format!("password_changed:{id}:{}", access::new_token()),
                     customer_id: Some(*id),
                     recipient: to.clone(),
-                    message: messages::account_changed(&self.mail(), name, "your password"),
+                    message: self.letters.account_changed(name, AccountChange::Password),
                 },
             )
             .await?;

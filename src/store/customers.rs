@@ -3,6 +3,7 @@
 
 use super::activity::{self, Change};
 use super::db::{Arg, DbError, Row, Tx, is_unique_violation, placeholders};
+use super::letters::{AccountChange, CredentialLinkFacts};
 use super::outbox::{self, NewEmail};
 use super::tokens::{self, Purpose};
 use super::{Store, StoreError, StoreResult, now_text};
@@ -12,7 +13,6 @@ use crate::domain::fields::{
 };
 use crate::domain::ledger::days_past;
 use crate::domain::money::Money;
-use crate::notify::messages;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -333,29 +333,15 @@ impl Store {
         dedupe_key: String,
     ) -> StoreResult<()> {
         let issued = tokens::issue(tx, customer.id, purpose).await?;
-        let link = messages::password_link(&self.mail(), &issued.token);
-        let expires = self.local_time_text(&issued.expires_at);
+        let link = CredentialLinkFacts {
+            name: &customer.name,
+            username: &customer.username,
+            token: &issued.token,
+            expires_at: issued.expires_at,
+        };
         let (kind, message) = match purpose {
-            Purpose::Invitation => (
-                "invitation",
-                messages::invitation(
-                    &self.mail(),
-                    &customer.name,
-                    &customer.username,
-                    &link,
-                    &expires,
-                ),
-            ),
-            Purpose::Reset => (
-                "credential_reset",
-                messages::credential_reset(
-                    &self.mail(),
-                    &customer.name,
-                    &customer.username,
-                    &link,
-                    &expires,
-                ),
-            ),
+            Purpose::Invitation => ("invitation", self.letters.invitation(&link)),
+            Purpose::Reset => ("credential_reset", self.letters.credential_reset(&link)),
         };
         outbox::enqueue(
             tx,
@@ -564,7 +550,7 @@ impl Store {
         }
         index_search_terms(&mut tx, id, &terms_of(&after)).await?;
         let after = load(&mut tx, id).await?;
-        let queued = self.notify_email_change(&mut tx, &before, &after).await?;
+        let queued = self.tell_of_email_change(&mut tx, &before, &after).await?;
         activity::record(
             &mut tx,
             actor,
@@ -587,7 +573,7 @@ impl Store {
     /// When the email address changes, the old address hears of it; a
     /// customer who had none gets an invitation at the new one. Returns
     /// whether anything was queued.
-    async fn notify_email_change(
+    async fn tell_of_email_change(
         &self,
         tx: &mut Tx,
         before: &Customer,
@@ -605,11 +591,9 @@ impl Store {
                     dedupe_key: format!("account_changed:{}:{version}", after.id),
                     customer_id: Some(after.id),
                     recipient: old.clone(),
-                    message: messages::account_changed(
-                        &self.mail(),
-                        &after.name,
-                        "your email address",
-                    ),
+                    message: self
+                        .letters
+                        .account_changed(&after.name, AccountChange::EmailAddress),
                 },
             )
             .await?;
@@ -684,7 +668,7 @@ impl Store {
                     dedupe_key: format!("account_deleted:{id}:{}", after.version),
                     customer_id: Some(id),
                     recipient: email.clone(),
-                    message: messages::account_deleted(&self.mail(), &after.name),
+                    message: self.letters.account_deleted(&after.name),
                 },
             )
             .await?;

@@ -5,6 +5,7 @@
 
 use super::activity::{self, Change};
 use super::db::{Arg, DbError, Row, Tx, is_unique_violation, placeholders};
+use super::letters::{ReceiptFacts, RejectionFacts};
 use super::outbox::{self, NewEmail};
 use super::{Store, StoreError, StoreResult, customers, now_text};
 use crate::args;
@@ -13,7 +14,6 @@ use crate::domain::ledger::{
     self, DueLine, DueStatus, OpenDue, PaymentLine, StatementMovement, allocate, running_balances,
 };
 use crate::domain::money::Money;
-use crate::notify::messages;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -552,18 +552,15 @@ impl Store {
         let Some(email) = &customer.email else {
             return Ok(());
         };
-        let message = messages::receipt(
-            &self.mail(),
-            &messages::ReceiptFacts {
-                name: &customer.name,
-                payment_id: payment.id,
-                amount: payment.amount,
-                method: &payment.method,
-                reference: payment.reference.as_deref(),
-                paid_on: payment.paid_on,
-                balance_after: payment.balance_after,
-            },
-        );
+        let message = self.letters.receipt(&ReceiptFacts {
+            name: &customer.name,
+            payment_id: payment.id,
+            amount: payment.amount,
+            method: &payment.method,
+            reference: payment.reference.as_deref(),
+            paid_on: payment.paid_on,
+            balance_after: payment.balance_after,
+        });
         outbox::enqueue(
             tx,
             NewEmail {
@@ -789,13 +786,12 @@ impl Store {
                     dedupe_key: format!("payment_rejected:{payment_id}"),
                     customer_id: Some(customer_id),
                     recipient: email.clone(),
-                    message: messages::payment_rejected(
-                        &self.mail(),
-                        &customer.name,
-                        payment.amount,
-                        payment.paid_on,
+                    message: self.letters.payment_rejected(&RejectionFacts {
+                        name: &customer.name,
+                        amount: payment.amount,
+                        paid_on: payment.paid_on,
                         reason,
-                    ),
+                    }),
                 },
             )
             .await?;

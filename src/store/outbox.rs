@@ -5,9 +5,9 @@
 //! PostgreSQL; SQLite has a single writer).
 
 use super::db::{Arg, Backend, DbError, Row, Tx};
+use super::letters::Letter;
 use super::{Store, StoreResult, now_text, timestamp_text};
 use crate::args;
-use crate::notify::messages::Composed;
 use serde::Serialize;
 
 /// A message to queue.
@@ -16,7 +16,7 @@ pub struct NewEmail {
     pub dedupe_key: String,
     pub customer_id: Option<i64>,
     pub recipient: String,
-    pub message: Composed,
+    pub message: Letter,
 }
 
 /// Queues a message inside the caller's transaction. Returns its id, or
@@ -332,8 +332,7 @@ impl Store {
                 outcome.skipped.push((id, "no email address"));
                 continue;
             };
-            let message =
-                crate::notify::messages::manual(&self.mail(), &row.text("name")?, subject, body);
+            let message = self.letters.manual(&row.text("name")?, subject, body);
             enqueue(
                 &mut tx,
                 NewEmail {
