@@ -4,10 +4,11 @@
 //! writes back what they decide.
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::fmt;
 
 /// Where a due stands once payments have been allocated to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DueStatus {
     Open,
@@ -17,6 +18,13 @@ pub enum DueStatus {
 }
 
 impl DueStatus {
+    pub const ALL: [DueStatus; 4] = [
+        DueStatus::Open,
+        DueStatus::Partial,
+        DueStatus::Paid,
+        DueStatus::Void,
+    ];
+
     pub fn of(amount: i64, paid: i64) -> Self {
         if paid <= 0 {
             DueStatus::Open
@@ -25,6 +33,11 @@ impl DueStatus {
         } else {
             DueStatus::Paid
         }
+    }
+
+    /// Open or partly paid: something of it is still to pay.
+    pub fn awaits_payment(self) -> bool {
+        matches!(self, DueStatus::Open | DueStatus::Partial)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -37,13 +50,95 @@ impl DueStatus {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "open" => DueStatus::Open,
-            "partial" => DueStatus::Partial,
-            "paid" => DueStatus::Paid,
-            "void" => DueStatus::Void,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl fmt::Display for DueStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a payment stands. Staff record payments directly; one a customer
+/// reports waits, pending, until staff confirm (record) or reject it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentStatus {
+    Pending,
+    Recorded,
+    Rejected,
+    Void,
+}
+
+impl PaymentStatus {
+    pub const ALL: [PaymentStatus; 4] = [
+        PaymentStatus::Pending,
+        PaymentStatus::Recorded,
+        PaymentStatus::Rejected,
+        PaymentStatus::Void,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentStatus::Pending => "pending",
+            PaymentStatus::Recorded => "recorded",
+            PaymentStatus::Rejected => "rejected",
+            PaymentStatus::Void => "void",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl fmt::Display for PaymentStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a statement line records: an entry, or the void of one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatementLineKind {
+    Due,
+    Payment,
+    DueVoid,
+    PaymentVoid,
+}
+
+impl StatementLineKind {
+    pub const ALL: [StatementLineKind; 4] = [
+        StatementLineKind::Due,
+        StatementLineKind::Payment,
+        StatementLineKind::DueVoid,
+        StatementLineKind::PaymentVoid,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatementLineKind::Due => "due",
+            StatementLineKind::Payment => "payment",
+            StatementLineKind::DueVoid => "due_void",
+            StatementLineKind::PaymentVoid => "payment_void",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// A due or payment itself, not the void of one.
+    pub fn is_entry(self) -> bool {
+        matches!(self, StatementLineKind::Due | StatementLineKind::Payment)
+    }
+}
+
+impl fmt::Display for StatementLineKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -232,6 +327,23 @@ mod tests {
         );
         assert_eq!(slices, vec![(1, 500)]);
         assert_eq!(left, 400);
+    }
+
+    #[test]
+    fn statuses_read_back_as_written_and_serialize_as_their_words() {
+        for v in DueStatus::ALL {
+            assert_eq!(DueStatus::parse(v.as_str()), Some(v));
+            assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
+        }
+        for v in PaymentStatus::ALL {
+            assert_eq!(PaymentStatus::parse(v.as_str()), Some(v));
+            assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
+        }
+        for v in StatementLineKind::ALL {
+            assert_eq!(StatementLineKind::parse(v.as_str()), Some(v));
+            assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
+        }
+        assert_eq!(PaymentStatus::parse("Recorded"), None);
     }
 
     #[test]

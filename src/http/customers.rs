@@ -75,7 +75,7 @@ impl CustomerView {
             category: c.category,
             notes: c.notes,
             credit_limit: c.credit_limit.map(|l| state.money(l)),
-            status: c.status,
+            status: c.status.to_string(),
             balance: state.money(c.balance),
             overdue: state.money(c.overdue),
             days_overdue: c.days_overdue,

@@ -7,6 +7,7 @@ use super::auth::{AdminUser, StaffUser};
 use super::error::{ApiError, ApiResult, Problem};
 use super::extract::{ApiJson, Checks, Id, RawAmount, checked};
 use crate::domain::fields::{PaymentMethod, TextKind, parse_date};
+use crate::domain::ledger::{DueStatus, PaymentStatus};
 use crate::store::ledger::{
     Due, IdempotencyKey, LedgerCommand, LedgerOutcome, NewDue, NewPayment, Payment,
 };
@@ -61,7 +62,7 @@ pub struct DueView {
 
 impl DueView {
     pub fn new(state: &AppState, d: Due) -> Self {
-        let outstanding = if d.status == "void" {
+        let outstanding = if d.status == DueStatus::Void {
             0
         } else {
             d.amount - d.paid
@@ -75,7 +76,7 @@ impl DueView {
             description: d.description,
             issue_date: d.issue_date.to_string(),
             due_date: d.due_date.map(|x| x.to_string()),
-            status: d.status,
+            status: d.status.to_string(),
             balance_after: state.money(d.balance_after),
             created_by: d.created_by,
             created_at: d.created_at,
@@ -129,10 +130,10 @@ impl PaymentView {
             id: p.id,
             customer_id: p.customer_id,
             amount: state.money(p.amount),
-            method: p.method,
+            method: p.method.to_string(),
             reference: p.reference,
             date: p.paid_on.to_string(),
-            status: p.status,
+            status: p.status.to_string(),
             allocations: p
                 .allocations
                 .into_iter()
@@ -704,13 +705,13 @@ async fn payments_by_status(
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .unwrap_or("pending");
-    if !["pending", "recorded", "rejected", "void"].contains(&status) {
+    let Some(status) = PaymentStatus::parse(status) else {
         return Err(ApiError::bad_request(
             "invalid_status",
             "status",
             format!("'{status}' is not a payment status; use pending, recorded, rejected or void"),
         ));
-    }
+    };
     let (items, total) = state
         .store
         .payments_by_status(status, paging.per_page, paging.offset())

@@ -11,6 +11,7 @@ use super::ledger::{
     payment_created, statement_view,
 };
 use crate::domain::fields::{Email, PaymentMethod, Phone, TextKind, parse_date};
+use crate::domain::ledger::PaymentStatus;
 use crate::store::customers::CustomerPatch;
 use crate::store::ledger::{LedgerCommand, NewPayment};
 use axum::Json;
@@ -73,12 +74,12 @@ async fn my_account(state: &AppState, customer_id: i64) -> ApiResult<MyAccount> 
         currency: state.config().currency.code(),
         open_dues: dues
             .into_iter()
-            .filter(|d| d.status == "open" || d.status == "partial")
+            .filter(|d| d.status.awaits_payment())
             .map(|d| DueView::new(state, d))
             .collect(),
         pending_payments: payments
             .into_iter()
-            .filter(|p| p.status == "pending")
+            .filter(|p| p.status == PaymentStatus::Pending)
             .map(|p| PaymentView::new(state, p))
             .collect(),
         upi_id: state.config().upi_id.clone(),

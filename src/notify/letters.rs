@@ -91,7 +91,7 @@ impl Letters for ShopLetters {
                 name: r.name,
                 payment_id: r.payment_id,
                 amount: r.amount,
-                method: r.method,
+                method: r.method.as_str(),
                 reference: r.reference,
                 paid_on: r.paid_on,
                 balance_after: r.balance_after,

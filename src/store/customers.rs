@@ -8,11 +8,14 @@ use super::outbox::{self, NewEmail};
 use super::tokens::{self, Purpose};
 use super::{Store, StoreError, StoreResult, now_text};
 use crate::args;
+/// Where callers of the store have always found it.
+pub use crate::domain::customers::CustomerStatus;
 use crate::domain::fields::{
     CustomerName, Email, Phone, search_prefixes, search_terms, username_stem,
 };
 use crate::domain::ledger::days_past;
 use crate::domain::money::Money;
+use crate::domain::notifications::EmailKind;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -30,7 +33,7 @@ pub struct Customer {
     pub category: Option<String>,
     pub notes: Option<String>,
     pub credit_limit: Option<i64>,
-    pub status: String,
+    pub status: CustomerStatus,
     pub balance: i64,
     pub total_dues: i64,
     pub total_paid: i64,
@@ -62,7 +65,7 @@ impl Customer {
             category: row.opt_text("category")?,
             notes: row.opt_text("notes")?,
             credit_limit: row.opt_i64("credit_limit")?,
-            status: row.text("status")?,
+            status: row.parsed("status", CustomerStatus::parse)?,
             balance: row.i64("balance")?,
             total_dues: row.i64("total_dues")?,
             total_paid: row.i64("total_paid")?,
@@ -118,21 +121,6 @@ pub enum CustomerSort {
     BalanceDesc,
     OverdueDesc,
     CreatedDesc,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CustomerStatus {
-    Active,
-    Deleted,
-}
-
-impl CustomerStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CustomerStatus::Active => "active",
-            CustomerStatus::Deleted => "deleted",
-        }
-    }
 }
 
 pub struct CustomerQuery {
@@ -340,8 +328,11 @@ impl Store {
             expires_at: issued.expires_at,
         };
         let (kind, message) = match purpose {
-            Purpose::Invitation => ("invitation", self.letters.invitation(&link)),
-            Purpose::Reset => ("credential_reset", self.letters.credential_reset(&link)),
+            Purpose::Invitation => (EmailKind::Invitation, self.letters.invitation(&link)),
+            Purpose::Reset => (
+                EmailKind::CredentialReset,
+                self.letters.credential_reset(&link),
+            ),
         };
         outbox::enqueue(
             tx,
@@ -361,7 +352,7 @@ impl Store {
     pub async fn reset_credentials(&self, actor: &str, id: i64) -> StoreResult<Customer> {
         let mut tx = self.db.write().await?;
         let customer = load(&mut tx, id).await?;
-        if customer.status != "active" {
+        if customer.status != CustomerStatus::Active {
             return Err(StoreError::conflict(
                 "customer_deleted",
                 None,
@@ -489,7 +480,7 @@ impl Store {
     ) -> StoreResult<Customer> {
         let mut tx = self.db.write().await?;
         let before = load(&mut tx, id).await?;
-        if before.status != "active" {
+        if before.status != CustomerStatus::Active {
             return Err(StoreError::conflict(
                 "customer_deleted",
                 None,
@@ -587,7 +578,7 @@ impl Store {
             outbox::enqueue(
                 tx,
                 NewEmail {
-                    kind: "account_changed",
+                    kind: EmailKind::AccountChanged,
                     dedupe_key: format!("account_changed:{}:{version}", after.id),
                     customer_id: Some(after.id),
                     recipient: old.clone(),
@@ -622,7 +613,7 @@ impl Store {
     ) -> StoreResult<Customer> {
         let mut tx = self.db.write().await?;
         let before = load(&mut tx, id).await?;
-        if before.status == "deleted" {
+        if before.status == CustomerStatus::Deleted {
             return Err(StoreError::conflict(
                 "already_deleted",
                 None,
@@ -664,7 +655,7 @@ impl Store {
             outbox::enqueue(
                 &mut tx,
                 NewEmail {
-                    kind: "account_deleted",
+                    kind: EmailKind::AccountDeleted,
                     dedupe_key: format!("account_deleted:{id}:{}", after.version),
                     customer_id: Some(id),
                     recipient: email.clone(),
@@ -682,7 +673,7 @@ impl Store {
                 entity_id: id.to_string(),
                 before: Some(before.snapshot()),
                 after: Some(
-                    json!({"status": "deleted", "reason": after.delete_reason, "forced": force}),
+                    json!({"status": CustomerStatus::Deleted, "reason": after.delete_reason, "forced": force}),
                 ),
             },
         )
@@ -697,7 +688,7 @@ impl Store {
     pub async fn restore_customer(&self, actor: &str, id: i64) -> StoreResult<Customer> {
         let mut tx = self.db.write().await?;
         let before = load(&mut tx, id).await?;
-        if before.status == "active" {
+        if before.status == CustomerStatus::Active {
             return Err(StoreError::conflict(
                 "not_deleted",
                 None,
@@ -724,8 +715,10 @@ impl Store {
                 action: "customer.restored",
                 entity_type: "customer",
                 entity_id: id.to_string(),
-                before: Some(json!({"status": "deleted", "reason": before.delete_reason})),
-                after: Some(json!({"status": "active"})),
+                before: Some(
+                    json!({"status": CustomerStatus::Deleted, "reason": before.delete_reason}),
+                ),
+                after: Some(json!({"status": CustomerStatus::Active})),
             },
         )
         .await?;

@@ -9,11 +9,14 @@ use super::letters::{ReceiptFacts, RejectionFacts};
 use super::outbox::{self, NewEmail};
 use super::{Store, StoreError, StoreResult, customers, now_text};
 use crate::args;
+use crate::domain::customers::CustomerStatus;
 use crate::domain::fields::PaymentMethod;
 use crate::domain::ledger::{
-    self, DueLine, DueStatus, OpenDue, PaymentLine, StatementMovement, allocate, running_balances,
+    self, DueLine, DueStatus, OpenDue, PaymentLine, PaymentStatus, StatementLineKind,
+    StatementMovement, allocate, running_balances,
 };
 use crate::domain::money::Money;
+use crate::domain::notifications::EmailKind;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -28,7 +31,7 @@ pub struct Due {
     pub description: Option<String>,
     pub issue_date: NaiveDate,
     pub due_date: Option<NaiveDate>,
-    pub status: String,
+    pub status: DueStatus,
     pub balance_after: i64,
     pub created_by: String,
     pub created_at: String,
@@ -47,7 +50,7 @@ impl Due {
             description: row.opt_text("description")?,
             issue_date: row.date("issue_date")?,
             due_date: row.opt_date("due_date")?,
-            status: row.text("status")?,
+            status: row.parsed("status", DueStatus::parse)?,
             balance_after: row.i64("balance_after")?,
             created_by: row.text("created_by")?,
             created_at: row.text("created_at")?,
@@ -71,11 +74,11 @@ pub struct Payment {
     pub customer_id: i64,
     pub amount: i64,
     pub unallocated: i64,
-    pub method: String,
+    pub method: PaymentMethod,
     pub reference: Option<String>,
     pub paid_on: NaiveDate,
     pub is_advance: bool,
-    pub status: String,
+    pub status: PaymentStatus,
     pub balance_after: i64,
     pub recorded_by: String,
     pub created_at: String,
@@ -102,11 +105,11 @@ impl Payment {
             customer_id: row.i64("customer_id")?,
             amount: row.i64("amount")?,
             unallocated: row.i64("unallocated")?,
-            method: row.text("method")?,
+            method: row.parsed("method", |m| PaymentMethod::parse(m).ok())?,
             reference: row.opt_text("reference")?,
             paid_on: row.date("paid_on")?,
             is_advance: row.i64("is_advance")? != 0,
-            status: row.text("status")?,
+            status: row.parsed("status", PaymentStatus::parse)?,
             balance_after: row.i64("balance_after")?,
             recorded_by: row.text("recorded_by")?,
             created_at: row.text("created_at")?,
@@ -199,7 +202,7 @@ async fn lock_customer(tx: &mut Tx, id: i64) -> StoreResult<LockedCustomer> {
         )
         .await?
         .ok_or_else(|| StoreError::not_found("customer", id))?;
-    if row.text("status")? != "active" {
+    if row.parsed("status", CustomerStatus::parse)? != CustomerStatus::Active {
         return Err(StoreError::conflict(
             "customer_deleted",
             None,
@@ -556,7 +559,7 @@ impl Store {
             name: &customer.name,
             payment_id: payment.id,
             amount: payment.amount,
-            method: &payment.method,
+            method: payment.method,
             reference: payment.reference.as_deref(),
             paid_on: payment.paid_on,
             balance_after: payment.balance_after,
@@ -564,7 +567,7 @@ impl Store {
         outbox::enqueue(
             tx,
             NewEmail {
-                kind: "receipt",
+                kind: EmailKind::Receipt,
                 dedupe_key: format!("receipt:{}", payment.id),
                 customer_id: Some(payment.customer_id),
                 recipient: email.clone(),
@@ -712,7 +715,7 @@ impl Store {
         let customer_id = payment_customer(tx, payment_id).await?;
         let customer = lock_customer(tx, customer_id).await?;
         let pending = load_payment(tx, payment_id).await?;
-        if pending.status != "pending" {
+        if pending.status != PaymentStatus::Pending {
             return Err(StoreError::conflict(
                 "not_pending",
                 None,
@@ -743,9 +746,9 @@ impl Store {
                 action: "payment.confirmed",
                 entity_type: "payment",
                 entity_id: payment_id.to_string(),
-                before: Some(json!({"status": "pending", "balance": customer.balance})),
+                before: Some(json!({"status": PaymentStatus::Pending, "balance": customer.balance})),
                 after: Some(
-                    json!({"status": "recorded", "allocations": slices, "balance": balance}),
+                    json!({"status": PaymentStatus::Recorded, "allocations": slices, "balance": balance}),
                 ),
             },
         )
@@ -765,7 +768,7 @@ impl Store {
         let customer_id = payment_customer(tx, payment_id).await?;
         let customer = lock_customer(tx, customer_id).await?;
         let pending = load_payment(tx, payment_id).await?;
-        if pending.status != "pending" {
+        if pending.status != PaymentStatus::Pending {
             return Err(StoreError::conflict(
                 "not_pending",
                 None,
@@ -782,7 +785,7 @@ impl Store {
             outbox::enqueue(
                 tx,
                 NewEmail {
-                    kind: "payment_rejected",
+                    kind: EmailKind::PaymentRejected,
                     dedupe_key: format!("payment_rejected:{payment_id}"),
                     customer_id: Some(customer_id),
                     recipient: email.clone(),
@@ -803,8 +806,8 @@ impl Store {
                 action: "payment.rejected",
                 entity_type: "payment",
                 entity_id: payment_id.to_string(),
-                before: Some(json!({"status": "pending"})),
-                after: Some(json!({"status": "rejected", "reason": reason})),
+                before: Some(json!({"status": PaymentStatus::Pending})),
+                after: Some(json!({"status": PaymentStatus::Rejected, "reason": reason})),
             },
         )
         .await?;
@@ -825,7 +828,7 @@ impl Store {
             .i64("customer_id")?;
         let customer = lock_customer(tx, customer_id).await?;
         let before = load_due(tx, due_id).await?;
-        if before.status == DueStatus::Void.as_str() {
+        if before.status == DueStatus::Void {
             return Err(StoreError::conflict(
                 "already_void",
                 None,
@@ -848,7 +851,7 @@ impl Store {
                 entity_type: "due",
                 entity_id: due_id.to_string(),
                 before: Some(json!({"status": before.status, "amount": before.amount, "paid": before.paid, "balance": customer.balance})),
-                after: Some(json!({"status": "void", "reason": reason, "balance": balance})),
+                after: Some(json!({"status": DueStatus::Void, "reason": reason, "balance": balance})),
             },
         )
         .await?;
@@ -872,7 +875,7 @@ impl Store {
             .i64("customer_id")?;
         let customer = lock_customer(tx, customer_id).await?;
         let before = load_payment(tx, payment_id).await?;
-        if before.status == "void" {
+        if before.status == PaymentStatus::Void {
             return Err(StoreError::conflict(
                 "already_void",
                 None,
@@ -899,7 +902,7 @@ impl Store {
                 entity_type: "payment",
                 entity_id: payment_id.to_string(),
                 before: Some(json!({"status": before.status, "amount": before.amount, "balance": customer.balance})),
-                after: Some(json!({"status": "void", "reason": reason, "balance": balance})),
+                after: Some(json!({"status": PaymentStatus::Void, "reason": reason, "balance": balance})),
             },
         )
         .await?;
@@ -1035,8 +1038,7 @@ async fn attach_allocations(tx: &mut Tx, payments: &mut [Payment]) -> StoreResul
 #[derive(Debug, Clone, Serialize)]
 pub struct StatementLine {
     pub date: NaiveDate,
-    /// due, payment, due_void or payment_void
-    pub kind: &'static str,
+    pub kind: StatementLineKind,
     pub due_id: Option<i64>,
     pub payment_id: Option<i64>,
     pub description: String,
@@ -1100,7 +1102,7 @@ impl Store {
     /// staff to confirm), oldest first, with the customer's name.
     pub async fn payments_by_status(
         &self,
-        status: &str,
+        status: PaymentStatus,
         limit: i64,
         offset: i64,
     ) -> StoreResult<(Vec<(Payment, String)>, i64)> {
@@ -1108,14 +1110,14 @@ impl Store {
         let total = tx
             .scalar(
                 "SELECT COUNT(*) FROM payments WHERE status = $1",
-                args![status],
+                args![status.as_str()],
             )
             .await?;
         let rows = tx
             .fetch_all(
                 "SELECT p.*, c.name AS customer_name FROM payments p JOIN customers c ON c.id = p.customer_id
                  WHERE p.status = $1 ORDER BY p.id LIMIT $2 OFFSET $3",
-                args![status, limit, offset],
+                args![status.as_str(), limit, offset],
             )
             .await?;
         let mut payments: Vec<Payment> = rows
@@ -1176,7 +1178,7 @@ impl Store {
                     sequence: (due.created_at.clone(), due.id),
                     delta: due.amount,
                 },
-                ("due", Some(due.id), None, label.clone()),
+                (StatementLineKind::Due, Some(due.id), None, label.clone()),
             ));
             if let (Some(date), Some(at)) = (void_date(&due.voided_at), due.voided_at.clone()) {
                 movements.push((
@@ -1186,7 +1188,7 @@ impl Store {
                         delta: -due.amount,
                     },
                     (
-                        "due_void",
+                        StatementLineKind::DueVoid,
                         Some(due.id),
                         None,
                         format!("Void of {label}: {}", due.void_reason.unwrap_or_default()),
@@ -1212,7 +1214,7 @@ impl Store {
                     sequence: (p.created_at.clone(), p.id),
                     delta: -p.amount,
                 },
-                ("payment", None, Some(p.id), label.clone()),
+                (StatementLineKind::Payment, None, Some(p.id), label.clone()),
             ));
             if let (Some(date), Some(at)) = (void_date(&p.voided_at), p.voided_at.clone()) {
                 movements.push((
@@ -1222,7 +1224,7 @@ impl Store {
                         delta: p.amount,
                     },
                     (
-                        "payment_void",
+                        StatementLineKind::PaymentVoid,
                         None,
                         Some(p.id),
                         format!("Void of {label}: {}", p.void_reason.unwrap_or_default()),

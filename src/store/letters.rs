@@ -3,6 +3,7 @@
 //! hands over plain facts and gets back a finished [`Letter`]. The wording,
 //! the shop's name and links live outside the store, behind [`Letters`].
 
+use crate::domain::fields::PaymentMethod;
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A message ready for the outbox.
@@ -47,7 +48,7 @@ pub struct ReceiptFacts<'a> {
     pub name: &'a str,
     pub payment_id: i64,
     pub amount: i64,
-    pub method: &'a str,
+    pub method: PaymentMethod,
     pub reference: Option<&'a str>,
     pub paid_on: NaiveDate,
     pub balance_after: i64,

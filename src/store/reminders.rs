@@ -7,6 +7,7 @@ use super::letters::{DigestFacts, ReminderFacts, ReminderLine};
 use super::outbox::{self, NewEmail};
 use super::{Store, StoreResult, now_text, timestamp_text};
 use crate::args;
+use crate::domain::notifications::EmailKind;
 use crate::domain::reminders::{OpenDueDate, ReminderPolicy, reminder_reason};
 use chrono::NaiveDate;
 use serde_json::json;
@@ -147,7 +148,7 @@ impl Store {
             let email_id = outbox::enqueue(
                 &mut tx,
                 NewEmail {
-                    kind: "reminder",
+                    kind: EmailKind::Reminder,
                     dedupe_key: format!("reminder:{}:{day}", c.customer_id),
                     customer_id: Some(c.customer_id),
                     recipient: email.clone(),
@@ -257,7 +258,7 @@ impl Store {
         let id = outbox::enqueue(
             &mut tx,
             NewEmail {
-                kind: "digest",
+                kind: EmailKind::Digest,
                 dedupe_key: format!("digest:{day}"),
                 customer_id: None,
                 recipient: recipient.to_string(),

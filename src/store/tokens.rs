@@ -25,6 +25,12 @@ impl Purpose {
         }
     }
 
+    pub fn parse(s: &str) -> Option<Self> {
+        [Purpose::Invitation, Purpose::Reset]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
+
     fn hours(self) -> i64 {
         match self {
             Purpose::Invitation => INVITATION_HOURS,

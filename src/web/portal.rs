@@ -5,6 +5,7 @@
 use super::forms::{FormState, date, due_phrase, money, opt_date};
 use super::{Chrome, Visitor, csrf_refused, error_page, redirect_with, render, store_error_page};
 use crate::domain::fields::{Email, PaymentMethod, Phone, TextKind};
+use crate::domain::ledger::PaymentStatus;
 use crate::domain::money::Money;
 use crate::http::AppState;
 use crate::http::auth::{ClientInfo, CustomerActor};
@@ -169,7 +170,7 @@ async fn show_home(
             days_overdue: c.days_overdue,
             dues: dues
                 .iter()
-                .filter(|d| d.status == "open" || d.status == "partial")
+                .filter(|d| d.status.awaits_payment())
                 .map(|d| {
                     (
                         d.description
@@ -185,15 +186,15 @@ async fn show_home(
                         if d.due_date.is_some_and(|x| x < today) {
                             "overdue".to_string()
                         } else {
-                            d.status.clone()
+                            d.status.to_string()
                         },
                     )
                 })
                 .collect(),
             pending: payments
                 .iter()
-                .filter(|p| p.status == "pending")
-                .map(|p| (m(p.amount), p.method.clone(), date(p.paid_on)))
+                .filter(|p| p.status == PaymentStatus::Pending)
+                .map(|p| (m(p.amount), p.method.to_string(), date(p.paid_on)))
                 .collect(),
             currency: state.config().currency.code(),
             methods: PaymentMethod::ALL.iter().map(|m| m.as_str()).collect(),
@@ -347,10 +348,10 @@ async fn payments(State(state): State<AppState>, v: Visitor) -> Response {
             id: p.id,
             date: date(p.paid_on),
             amount: money(&state, p.amount),
-            method: p.method,
+            method: p.method.to_string(),
             reference: p.reference.unwrap_or_default(),
             note: p.reject_reason.or(p.void_reason).unwrap_or_default(),
-            status: p.status,
+            status: p.status.to_string(),
         })
         .collect();
     render(&PaymentsPage { page, rows }, StatusCode::OK, false)
@@ -386,7 +387,7 @@ async fn receipt(State(state): State<AppState>, v: Visitor, Path(id): Path<Strin
         return not_found(page);
     };
     let payment = match state.store.payment(id).await {
-        Ok(p) if p.customer_id == me.id && p.status == "recorded" => p,
+        Ok(p) if p.customer_id == me.id && p.status == PaymentStatus::Recorded => p,
         _ => return not_found(page),
     };
     let name = state
@@ -401,7 +402,7 @@ async fn receipt(State(state): State<AppState>, v: Visitor, Path(id): Path<Strin
             id,
             name,
             amount: money(&state, payment.amount),
-            method: payment.method,
+            method: payment.method.to_string(),
             reference: payment.reference.unwrap_or_else(|| "—".into()),
             date: date(payment.paid_on),
             balance_after: money(&state, payment.balance_after),
@@ -447,7 +448,7 @@ async fn show_profile(
         .store
         .customer_payments(id)
         .await
-        .map(|p| p.iter().any(|p| p.status == "pending"))
+        .map(|p| p.iter().any(|p| p.status == PaymentStatus::Pending))
         .unwrap_or(false);
     let profile = profile.unwrap_or_else(|| {
         FormState::with_values(&[

@@ -6,6 +6,7 @@ use super::forms::{FormState, date, due_phrase, money, opt_date, when};
 use super::{Chrome, Visitor, csrf_refused, error_page, redirect_with, render, store_error_page};
 use crate::domain::access::Role;
 use crate::domain::fields::{CustomerName, Email, PaymentMethod, Phone, TextKind, parse_date};
+use crate::domain::ledger::{DueStatus, PaymentStatus, StatementLineKind};
 use crate::domain::money::Money;
 use crate::http::AppState;
 use crate::http::auth::{Actor, ClientInfo};
@@ -372,7 +373,7 @@ struct CustomersPage {
 const PER_PAGE: i64 = 25;
 
 fn state_of(c: &Customer) -> &'static str {
-    if c.status == "deleted" {
+    if c.status == CustomerStatus::Deleted {
         "deleted"
     } else if c.balance <= 0 {
         "paid"
@@ -560,7 +561,7 @@ async fn customers_csv(
             c.email.clone().unwrap_or_default(),
             c.address.clone().unwrap_or_default(),
             c.category.clone().unwrap_or_default(),
-            c.status.clone(),
+            c.status.to_string(),
             plain(c.balance),
             plain(c.overdue),
             c.days_overdue.to_string(),
@@ -1039,12 +1040,12 @@ async fn show_customer(
     let m = |x: i64| money(state, x);
     let voided_dues: Vec<i64> = dues
         .iter()
-        .filter(|d| d.status == "void")
+        .filter(|d| d.status == DueStatus::Void)
         .map(|d| d.id)
         .collect();
     let voided_payments: Vec<i64> = payments
         .iter()
-        .filter(|p| p.status == "void")
+        .filter(|p| p.status == PaymentStatus::Void)
         .map(|p| p.id)
         .collect();
     let entries = statement
@@ -1055,11 +1056,11 @@ async fn show_customer(
             let void = l.due_id.is_some_and(|d| voided_dues.contains(&d))
                 || l.payment_id.is_some_and(|p| voided_payments.contains(&p));
             let void_action = match (l.kind, void) {
-                ("due", false) => l
+                (StatementLineKind::Due, false) => l
                     .due_id
                     .map(|d| format!("/dues/{d}/void"))
                     .unwrap_or_default(),
-                ("payment", false) => l
+                (StatementLineKind::Payment, false) => l
                     .payment_id
                     .map(|p| format!("/payments/{p}/void"))
                     .unwrap_or_default(),
@@ -1079,7 +1080,7 @@ async fn show_customer(
                     String::new()
                 },
                 balance: m(l.balance),
-                void: void && (l.kind == "due" || l.kind == "payment"),
+                void: void && l.kind.is_entry(),
                 void_action,
             }
         })
@@ -1108,13 +1109,13 @@ async fn show_customer(
         credit_limit: c.credit_limit.map(m).unwrap_or_default(),
         has_password: c.has_password,
         paused: c.reminders_paused,
-        deleted: c.status == "deleted",
+        deleted: c.status == CustomerStatus::Deleted,
         delete_reason: c.delete_reason.clone().unwrap_or_default(),
         since: when(state, &c.created_at),
     };
     let due_rows = dues
         .into_iter()
-        .filter(|d| d.status == "open" || d.status == "partial")
+        .filter(|d| d.status.awaits_payment())
         .map(|d| DueRow {
             description: d
                 .description
@@ -1132,7 +1133,7 @@ async fn show_customer(
             status: if d.due_date.is_some_and(|x| x < today) {
                 "overdue".into()
             } else {
-                d.status.clone()
+                d.status.to_string()
             },
         })
         .collect();
@@ -1187,7 +1188,7 @@ async fn entry_page(
         Ok(c) => c,
         Err(e) => return store_error_page(page, e, "/customers"),
     };
-    if c.status == "deleted" {
+    if c.status == CustomerStatus::Deleted {
         return error_page(
             page,
             StatusCode::CONFLICT,
@@ -1864,7 +1865,11 @@ async fn pending(State(state): State<AppState>, v: Visitor) -> Response {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let (items, _) = match state.store.payments_by_status("pending", 200, 0).await {
+    let (items, _) = match state
+        .store
+        .payments_by_status(PaymentStatus::Pending, 200, 0)
+        .await
+    {
         Ok(x) => x,
         Err(e) => return store_error_page(page, e, "/dashboard"),
     };
@@ -1875,7 +1880,7 @@ async fn pending(State(state): State<AppState>, v: Visitor) -> Response {
             customer_id: p.customer_id,
             customer,
             amount: money(&state, p.amount),
-            method: p.method,
+            method: p.method.to_string(),
             reference: p.reference.unwrap_or_else(|| "—".into()),
             date: date(p.paid_on),
             reported: when(&state, &p.created_at),
@@ -2262,7 +2267,7 @@ async fn signins(State(state): State<AppState>, v: Visitor, Query(q): Query<LogQ
             vec![
                 when(&state, &s.at),
                 s.username,
-                s.kind.replace('_', " "),
+                s.kind.as_str().replace('_', " "),
                 if s.success {
                     "ok".into()
                 } else {
@@ -2326,9 +2331,9 @@ async fn emails(State(state): State<AppState>, v: Visitor, Query(q): Query<LogQu
             vec![
                 when(&state, &e.created_at),
                 e.recipient,
-                e.kind.replace('_', " "),
+                e.kind.as_str().replace('_', " "),
                 e.subject,
-                e.status,
+                e.status.to_string(),
                 e.attempts.to_string(),
                 e.last_error.unwrap_or_default(),
             ]
