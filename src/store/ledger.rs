@@ -12,8 +12,8 @@ use crate::args;
 use crate::domain::customers::CustomerStatus;
 use crate::domain::fields::PaymentMethod;
 use crate::domain::ledger::{
-    self, DueLine, DueStatus, OpenDue, PaymentLine, PaymentStatus, StatementLineKind,
-    StatementMovement, allocate, running_balances,
+    self, DueLine, DueStatus, HeldCredit, LedgerRefusal, OpenDue, PaymentLine, PaymentStatus,
+    StatementLineKind, StatementMovement, allocate, running_balances,
 };
 use crate::domain::money::Money;
 use crate::domain::notifications::EmailKind;
@@ -306,15 +306,27 @@ async fn move_balance(
     Ok(row.i64("balance")?)
 }
 
-fn too_large() -> StoreError {
-    StoreError::rejected(
-        "amount_too_large",
-        Some("amount"),
-        "this amount would take the balance beyond what can be recorded",
-    )
-}
-
 impl Store {
+    /// A refusal of the ledger's rules as the store reports it: the codes
+    /// and field callers rely on, the words from the rule.
+    fn refused(&self, refusal: LedgerRefusal) -> StoreError {
+        let message = refusal.explain(&self.currency());
+        match refusal {
+            LedgerRefusal::TooLarge => {
+                StoreError::rejected("amount_too_large", Some("amount"), message)
+            }
+            LedgerRefusal::Overpayment { .. } => {
+                StoreError::rejected("overpayment", Some("amount"), message)
+            }
+            LedgerRefusal::MoreThanBalance { .. } => {
+                StoreError::rejected("more_than_balance", Some("amount"), message)
+            }
+            LedgerRefusal::OverCreditLimit { .. } => {
+                StoreError::conflict("credit_limit", Some("amount"), message)
+            }
+        }
+    }
+
     /// The single entry point for every change that moves money.
     pub async fn apply(&self, actor: &str, command: LedgerCommand) -> StoreResult<LedgerOutcome> {
         match self.apply_once(actor, &command).await {
@@ -400,21 +412,13 @@ impl Store {
     async fn add_due(&self, tx: &mut Tx, actor: &str, new: &NewDue) -> StoreResult<Due> {
         let customer = lock_customer(tx, new.customer_id).await?;
         let amount = new.amount.minor();
-        let balance_after = customer.balance.checked_add(amount).ok_or_else(too_large)?;
-        if let Some(limit) = customer.credit_limit
-            && balance_after > limit
-            && !new.over_limit
-        {
-            return Err(StoreError::conflict(
-                "credit_limit",
-                Some("amount"),
-                format!(
-                    "this due would take the balance to {}, past the customer's credit limit of {}; send \"over_limit\": true to record it anyway",
-                    self.currency().format(Money(balance_after)),
-                    self.currency().format(Money(limit))
-                ),
-            ));
-        }
+        let balance_after = ledger::check_due(
+            customer.balance,
+            amount,
+            customer.credit_limit,
+            new.over_limit,
+        )
+        .map_err(|r| self.refused(r))?;
         let now = now_text();
         let row = tx
             .fetch_one(
@@ -432,14 +436,17 @@ impl Store {
                  ORDER BY paid_on, id",
                 args![new.customer_id],
             )
-            .await?;
-        let mut paid = 0;
-        for credit in credits {
-            if paid == amount {
-                break;
-            }
-            let take = (amount - paid).min(credit.i64("unallocated")?);
-            let payment_id = credit.i64("id")?;
+            .await?
+            .iter()
+            .map(|c| {
+                Ok(HeldCredit {
+                    payment_id: c.i64("id")?,
+                    unallocated: c.i64("unallocated")?,
+                })
+            })
+            .collect::<Result<Vec<_>, DbError>>()?;
+        let (slices, paid) = ledger::pay_from_credit(amount, &credits);
+        for (payment_id, take) in slices {
             tx.execute(
                 "UPDATE payments SET unallocated = unallocated - $1 WHERE id = $2",
                 args![take, payment_id],
@@ -450,7 +457,6 @@ impl Store {
                 args![payment_id, due_id, take],
             )
             .await?;
-            paid += take;
         }
         if paid > 0 {
             tx.execute(
@@ -527,24 +533,6 @@ impl Store {
         Ok(())
     }
 
-    /// Refuses a payment larger than the balance unless it is an advance.
-    fn check_not_overpaid(&self, amount: i64, balance: i64, advance: bool) -> StoreResult<()> {
-        if advance || amount <= balance {
-            return Ok(());
-        }
-        let owed = balance.max(0);
-        let message = if owed == 0 {
-            "nothing is owed; send \"advance\": true to record this payment as credit".to_string()
-        } else {
-            format!(
-                "the payment of {} is more than the balance of {}; pay at most the balance, or send \"advance\": true to keep the excess as credit",
-                self.currency().format(Money(amount)),
-                self.currency().format(Money(owed))
-            )
-        };
-        Err(StoreError::rejected("overpayment", Some("amount"), message))
-    }
-
     /// Queues the receipt of a recorded payment, when the customer has an email.
     async fn queue_receipt(
         &self,
@@ -592,8 +580,8 @@ impl Store {
             return Ok((payment, true));
         }
         let amount = new.amount.minor();
-        self.check_not_overpaid(amount, customer.balance, new.advance)?;
-        let balance_after = customer.balance.checked_sub(amount).ok_or_else(too_large)?;
+        let balance_after = ledger::check_payment(customer.balance, amount, new.advance)
+            .map_err(|r| self.refused(r))?;
         let plan = plan_allocation(tx, new.customer_id, amount).await?;
         let row = tx
             .fetch_one(
@@ -657,17 +645,7 @@ impl Store {
             return Ok((payment, true));
         }
         let amount = new.amount.minor();
-        if amount > customer.balance {
-            return Err(StoreError::rejected(
-                "more_than_balance",
-                Some("amount"),
-                format!(
-                    "{} is more than your balance of {}",
-                    self.currency().format(Money(amount)),
-                    self.currency().format(Money(customer.balance.max(0)))
-                ),
-            ));
-        }
+        ledger::check_reported_payment(customer.balance, amount).map_err(|r| self.refused(r))?;
         let row = tx
             .fetch_one(
                 "INSERT INTO payments (customer_id, amount, unallocated, method, reference, paid_on, is_advance, status, balance_after, recorded_by, submitted_by, created_at)
@@ -722,11 +700,8 @@ impl Store {
                 format!("payment {payment_id} is {}, not pending", pending.status),
             ));
         }
-        self.check_not_overpaid(pending.amount, customer.balance, advance)?;
-        let balance_after = customer
-            .balance
-            .checked_sub(pending.amount)
-            .ok_or_else(too_large)?;
+        let balance_after = ledger::check_payment(customer.balance, pending.amount, advance)
+            .map_err(|r| self.refused(r))?;
         let now = now_text();
         let plan = plan_allocation(tx, customer_id, pending.amount).await?;
         tx.execute(
@@ -882,10 +857,7 @@ impl Store {
                 format!("payment {payment_id} is already void"),
             ));
         }
-        customer
-            .balance
-            .checked_add(before.amount)
-            .ok_or_else(too_large)?;
+        ledger::check_payment_void(customer.balance, before.amount).map_err(|r| self.refused(r))?;
         tx.execute(
             "UPDATE payments SET status = 'void', unallocated = amount, voided_at = $1, voided_by = $2, void_reason = $3 WHERE id = $4",
             args![now_text(), actor, reason, payment_id],
