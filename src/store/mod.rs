@@ -1,6 +1,6 @@
 //! Persistence: the only code that holds SQL. Every change runs in one
 //! transaction together with its activity-log entry; money-moving writes all
-//! pass through [`ledger::Store::apply`].
+//! pass through [`Store::apply`].
 
 pub mod activity;
 pub mod auth;
