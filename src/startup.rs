@@ -5,6 +5,7 @@
 use crate::app::App;
 use crate::config::{Config, LiveConfig};
 use crate::notify::delivery::Mailer;
+use crate::notify::letters::ShopLetters;
 use crate::scheduler;
 use crate::store::Store;
 use crate::store::db::Db;
@@ -35,7 +36,8 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
             }
         })?;
     db.migrate().await?;
-    let store = Store::new(db, Arc::new(LiveConfig::new(config.clone())));
+    let live = Arc::new(LiveConfig::new(config.clone()));
+    let store = Store::new(db, live.clone(), Arc::new(ShopLetters::new(live)));
     store.apply_saved_settings(config).await?;
     Ok(store)
 }

@@ -223,6 +223,6 @@ impl App {
 impl Customer {
     /// Whether the customer was deleted (archived).
     pub fn is_deleted(&self) -> bool {
-        self.status == "deleted"
+        self.status == CustomerStatus::Deleted
     }
 }

@@ -5,6 +5,7 @@
 use super::input::{DueInput, PaymentInput};
 use super::{Action, Actor, App, AppError, AppResult, Due, Payment, Statement};
 use crate::domain::fields::PaymentMethod;
+use crate::domain::ledger::{DueStatus, PaymentStatus};
 use crate::store::ledger::{IdempotencyKey, LedgerCommand, LedgerOutcome, NewDue, NewPayment};
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
@@ -279,19 +280,19 @@ impl App {
         offset: i64,
     ) -> AppResult<(Vec<(Payment, String)>, i64)> {
         self.authorize(actor, Action::ReviewPayments)?;
-        let status = status
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .unwrap_or("pending");
-        if !["pending", "recorded", "rejected", "void"].contains(&status) {
-            return Err(AppError::bad_request(
-                "invalid_status",
-                "status",
-                format!(
-                    "'{status}' is not a payment status; use pending, recorded, rejected or void"
-                ),
-            ));
-        }
+        let raw = status.map(str::trim).filter(|s| !s.is_empty());
+        let status = match raw {
+            None => PaymentStatus::Pending,
+            Some(raw) => PaymentStatus::parse(raw).ok_or_else(|| {
+                AppError::bad_request(
+                    "invalid_status",
+                    "status",
+                    format!(
+                        "'{raw}' is not a payment status; use pending, recorded, rejected or void"
+                    ),
+                )
+            })?,
+        };
         Ok(self.store.payments_by_status(status, limit, offset).await?)
     }
 
@@ -311,30 +312,28 @@ impl App {
 impl Due {
     /// Whether the due was voided (it then counts for nothing).
     pub fn is_void(&self) -> bool {
-        self.status == "void"
+        self.status == DueStatus::Void
     }
-}
 
-impl Due {
     /// Whether something is left to pay on it.
     pub fn is_open(&self) -> bool {
-        self.status == "open" || self.status == "partial"
+        self.status.awaits_payment()
     }
 }
 
 impl Payment {
     /// Whether the payment was voided.
     pub fn is_void(&self) -> bool {
-        self.status == "void"
+        self.status == PaymentStatus::Void
     }
 
     /// Whether a customer reported it and staff have yet to decide.
     pub fn is_pending(&self) -> bool {
-        self.status == "pending"
+        self.status == PaymentStatus::Pending
     }
 
     /// Whether it counts in the ledger.
     pub fn is_recorded(&self) -> bool {
-        self.status == "recorded"
+        self.status == PaymentStatus::Recorded
     }
 }

@@ -37,6 +37,44 @@ impl Role {
     }
 }
 
+/// What a sign-in log entry was an attempt at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SigninKind {
+    /// Signing in with a user name and password.
+    Login,
+    /// Choosing a password through a one-time link.
+    SetPassword,
+    /// Asking for a reset link.
+    ResetRequest,
+}
+
+impl SigninKind {
+    pub const ALL: [SigninKind; 3] = [
+        SigninKind::Login,
+        SigninKind::SetPassword,
+        SigninKind::ResetRequest,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigninKind::Login => "login",
+            SigninKind::SetPassword => "set_password",
+            SigninKind::ResetRequest => "reset_request",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for SigninKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Hashes a password with Argon2id and a fresh salt (PHC string format).
 pub fn hash_password(password: &str) -> String {
     let salt = SaltString::generate(&mut OsRng);
@@ -259,6 +297,14 @@ pub fn generate_password() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signin_kinds_read_back_as_written_and_serialize_as_their_words() {
+        for v in SigninKind::ALL {
+            assert_eq!(SigninKind::parse(v.as_str()), Some(v));
+            assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
+        }
+    }
 
     #[test]
     fn a_password_verifies_only_against_its_own_hash() {

@@ -209,7 +209,8 @@ pub fn parse_date(raw: &str) -> Result<NaiveDate, FieldError> {
 }
 
 /// How a payment was made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum PaymentMethod {
     Cash,
     Upi,
@@ -246,6 +247,12 @@ impl PaymentMethod {
             PaymentMethod::Cheque => "cheque",
             PaymentMethod::Other => "other",
         }
+    }
+}
+
+impl fmt::Display for PaymentMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -321,6 +328,14 @@ pub fn search_prefixes(query: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn payment_methods_serialize_as_the_words_they_parse_from() {
+        for m in PaymentMethod::ALL {
+            assert_eq!(PaymentMethod::parse(m.as_str()), Ok(m));
+            assert_eq!(serde_json::to_value(m).unwrap(), m.as_str());
+        }
+    }
 
     #[test]
     fn names_are_trimmed_and_must_say_something() {

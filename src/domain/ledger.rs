@@ -1,13 +1,17 @@
-//! The ledger's rules as plain functions: how payments are allocated to dues,
-//! what state a due is in, what is overdue, and how a statement runs.
+//! The ledger's rules as plain functions: which changes are refused (an
+//! overpayment, a due past the credit limit), how payments and held credit
+//! are allocated to dues, what state a due or payment is in, what is
+//! overdue, and how a statement runs.
 //! Nothing here touches storage; the store feeds these functions rows and
 //! writes back what they decide.
 
+use super::money::{Currency, Money};
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::fmt;
 
 /// Where a due stands once payments have been allocated to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DueStatus {
     Open,
@@ -17,6 +21,13 @@ pub enum DueStatus {
 }
 
 impl DueStatus {
+    pub const ALL: [DueStatus; 4] = [
+        DueStatus::Open,
+        DueStatus::Partial,
+        DueStatus::Paid,
+        DueStatus::Void,
+    ];
+
     pub fn of(amount: i64, paid: i64) -> Self {
         if paid <= 0 {
             DueStatus::Open
@@ -25,6 +36,11 @@ impl DueStatus {
         } else {
             DueStatus::Paid
         }
+    }
+
+    /// Open or partly paid: something of it is still to pay.
+    pub fn awaits_payment(self) -> bool {
+        matches!(self, DueStatus::Open | DueStatus::Partial)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -37,13 +53,95 @@ impl DueStatus {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "open" => DueStatus::Open,
-            "partial" => DueStatus::Partial,
-            "paid" => DueStatus::Paid,
-            "void" => DueStatus::Void,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl fmt::Display for DueStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a payment stands. Staff record payments directly; one a customer
+/// reports waits, pending, until staff confirm (record) or reject it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentStatus {
+    Pending,
+    Recorded,
+    Rejected,
+    Void,
+}
+
+impl PaymentStatus {
+    pub const ALL: [PaymentStatus; 4] = [
+        PaymentStatus::Pending,
+        PaymentStatus::Recorded,
+        PaymentStatus::Rejected,
+        PaymentStatus::Void,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentStatus::Pending => "pending",
+            PaymentStatus::Recorded => "recorded",
+            PaymentStatus::Rejected => "rejected",
+            PaymentStatus::Void => "void",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl fmt::Display for PaymentStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a statement line records: an entry, or the void of one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatementLineKind {
+    Due,
+    Payment,
+    DueVoid,
+    PaymentVoid,
+}
+
+impl StatementLineKind {
+    pub const ALL: [StatementLineKind; 4] = [
+        StatementLineKind::Due,
+        StatementLineKind::Payment,
+        StatementLineKind::DueVoid,
+        StatementLineKind::PaymentVoid,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatementLineKind::Due => "due",
+            StatementLineKind::Payment => "payment",
+            StatementLineKind::DueVoid => "due_void",
+            StatementLineKind::PaymentVoid => "payment_void",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// A due or payment itself, not the void of one.
+    pub fn is_entry(self) -> bool {
+        matches!(self, StatementLineKind::Due | StatementLineKind::Payment)
+    }
+}
+
+impl fmt::Display for StatementLineKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -71,19 +169,141 @@ pub fn allocation_date(issue_date: NaiveDate, due_date: Option<NaiveDate>) -> Na
 /// Spreads `amount` over `open_dues` (already in allocation order, oldest
 /// first). Returns the slices per due and what is left over (an advance).
 pub fn allocate(amount: i64, open_dues: &[OpenDue]) -> (Vec<(i64, i64)>, i64) {
+    spread(amount, open_dues.iter().map(|d| (d.id, d.outstanding)))
+}
+
+/// Credit a customer holds: the part of a payment no due has used yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldCredit {
+    pub payment_id: i64,
+    pub unallocated: i64,
+}
+
+/// Pays a new due of `amount` from credit held in advance, taking the
+/// credits in the order given (oldest first). Returns the slices per
+/// payment and how much of the due they paid.
+pub fn pay_from_credit(amount: i64, credits: &[HeldCredit]) -> (Vec<(i64, i64)>, i64) {
+    let (slices, left) = spread(
+        amount,
+        credits.iter().map(|c| (c.payment_id, c.unallocated)),
+    );
+    (slices, amount - left)
+}
+
+/// Fills each (id, room) in turn with what is left of `amount`; returns
+/// the (id, amount taken) slices and what is left.
+fn spread(amount: i64, rooms: impl IntoIterator<Item = (i64, i64)>) -> (Vec<(i64, i64)>, i64) {
     let mut left = amount;
     let mut slices = Vec::new();
-    for due in open_dues {
+    for (id, room) in rooms {
         if left == 0 {
             break;
         }
-        let take = left.min(due.outstanding);
+        let take = left.min(room);
         if take > 0 {
-            slices.push((due.id, take));
+            slices.push((id, take));
             left -= take;
         }
     }
     (slices, left)
+}
+
+/// Why the ledger refuses a change. The store decides under its lock, with
+/// the balance it holds, and reports the refusal in its own terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerRefusal {
+    /// The balance would go beyond what can be recorded.
+    TooLarge,
+    /// A payment larger than the balance, without "advance".
+    Overpayment { amount: i64, owed: i64 },
+    /// A customer reported paying more than they owe.
+    MoreThanBalance { amount: i64, owed: i64 },
+    /// A due that takes the balance past the credit limit, without "over limit".
+    OverCreditLimit { balance_after: i64, limit: i64 },
+}
+
+impl LedgerRefusal {
+    /// The refusal in words a person can act on, amounts in `currency`.
+    pub fn explain(&self, currency: &Currency) -> String {
+        let money = |minor: i64| currency.format(Money(minor));
+        match *self {
+            LedgerRefusal::TooLarge => {
+                "this amount would take the balance beyond what can be recorded".to_string()
+            }
+            LedgerRefusal::Overpayment { owed: 0, .. } => {
+                "nothing is owed; send \"advance\": true to record this payment as credit"
+                    .to_string()
+            }
+            LedgerRefusal::Overpayment { amount, owed } => format!(
+                "the payment of {} is more than the balance of {}; pay at most the balance, or send \"advance\": true to keep the excess as credit",
+                money(amount),
+                money(owed)
+            ),
+            LedgerRefusal::MoreThanBalance { amount, owed } => format!(
+                "{} is more than your balance of {}",
+                money(amount),
+                money(owed)
+            ),
+            LedgerRefusal::OverCreditLimit {
+                balance_after,
+                limit,
+            } => format!(
+                "this due would take the balance to {}, past the customer's credit limit of {}; send \"over_limit\": true to record it anyway",
+                money(balance_after),
+                money(limit)
+            ),
+        }
+    }
+}
+
+/// The balance after a new due of `amount`, or why it may not be recorded:
+/// it must stay recordable, and within the credit limit unless `over_limit`.
+pub fn check_due(
+    balance: i64,
+    amount: i64,
+    credit_limit: Option<i64>,
+    over_limit: bool,
+) -> Result<i64, LedgerRefusal> {
+    let balance_after = balance.checked_add(amount).ok_or(LedgerRefusal::TooLarge)?;
+    match credit_limit {
+        Some(limit) if balance_after > limit && !over_limit => {
+            Err(LedgerRefusal::OverCreditLimit {
+                balance_after,
+                limit,
+            })
+        }
+        _ => Ok(balance_after),
+    }
+}
+
+/// The balance after a payment of `amount` is recorded, or why it may not
+/// be: more than the balance needs `advance` (the excess is kept as credit).
+pub fn check_payment(balance: i64, amount: i64, advance: bool) -> Result<i64, LedgerRefusal> {
+    if !advance && amount > balance {
+        return Err(LedgerRefusal::Overpayment {
+            amount,
+            owed: balance.max(0),
+        });
+    }
+    balance.checked_sub(amount).ok_or(LedgerRefusal::TooLarge)
+}
+
+/// A customer may report paying at most what they owe; staff decide on
+/// anything more when they confirm it.
+pub fn check_reported_payment(balance: i64, amount: i64) -> Result<(), LedgerRefusal> {
+    if amount > balance {
+        return Err(LedgerRefusal::MoreThanBalance {
+            amount,
+            owed: balance.max(0),
+        });
+    }
+    Ok(())
+}
+
+/// The balance after a payment of `amount` is voided (it rises again), or
+/// `TooLarge` when that cannot be recorded.
+pub fn check_payment_void(balance: i64, amount: i64) -> Result<i64, LedgerRefusal> {
+    balance.checked_add(amount).ok_or(LedgerRefusal::TooLarge)
 }
 
 /// A due as the full re-allocation sees it.
@@ -232,6 +452,143 @@ mod tests {
         );
         assert_eq!(slices, vec![(1, 500)]);
         assert_eq!(left, 400);
+    }
+
+    #[test]
+    fn statuses_read_back_as_written_and_serialize_as_their_words() {
+        for v in DueStatus::ALL {
+            assert_eq!(DueStatus::parse(v.as_str()), Some(v));
+            assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
+        }
+        for v in PaymentStatus::ALL {
+            assert_eq!(PaymentStatus::parse(v.as_str()), Some(v));
+            assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
+        }
+        for v in StatementLineKind::ALL {
+            assert_eq!(StatementLineKind::parse(v.as_str()), Some(v));
+            assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
+        }
+        assert_eq!(PaymentStatus::parse("Recorded"), None);
+    }
+
+    fn inr() -> Currency {
+        Currency::parse("INR").unwrap()
+    }
+
+    #[test]
+    fn a_payment_above_the_balance_needs_advance() {
+        assert_eq!(check_payment(500, 300, false), Ok(200));
+        assert_eq!(check_payment(500, 500, false), Ok(0));
+        let refusal = check_payment(500, 800, false).unwrap_err();
+        assert_eq!(
+            refusal,
+            LedgerRefusal::Overpayment {
+                amount: 800,
+                owed: 500
+            }
+        );
+        assert_eq!(
+            refusal.explain(&inr()),
+            "the payment of 8.00 is more than the balance of 5.00; pay at most the balance, or send \"advance\": true to keep the excess as credit"
+        );
+        assert_eq!(check_payment(500, 800, true), Ok(-300));
+    }
+
+    #[test]
+    fn paying_when_nothing_is_owed_says_so() {
+        let refusal = check_payment(-100, 50, false).unwrap_err();
+        assert_eq!(
+            refusal,
+            LedgerRefusal::Overpayment {
+                amount: 50,
+                owed: 0
+            }
+        );
+        assert_eq!(
+            refusal.explain(&inr()),
+            "nothing is owed; send \"advance\": true to record this payment as credit"
+        );
+    }
+
+    #[test]
+    fn a_due_past_the_credit_limit_needs_over_limit() {
+        assert_eq!(check_due(400, 100, Some(500), false), Ok(500));
+        assert_eq!(check_due(400, 100, None, false), Ok(500));
+        let refusal = check_due(400, 200, Some(500), false).unwrap_err();
+        assert_eq!(
+            refusal,
+            LedgerRefusal::OverCreditLimit {
+                balance_after: 600,
+                limit: 500
+            }
+        );
+        assert_eq!(
+            refusal.explain(&inr()),
+            "this due would take the balance to 6.00, past the customer's credit limit of 5.00; send \"over_limit\": true to record it anyway"
+        );
+        assert_eq!(check_due(400, 200, Some(500), true), Ok(600));
+    }
+
+    #[test]
+    fn a_balance_that_cannot_be_recorded_is_refused() {
+        assert_eq!(
+            check_due(i64::MAX, 1, None, false),
+            Err(LedgerRefusal::TooLarge)
+        );
+        // Too large is decided before the credit limit.
+        assert_eq!(
+            check_due(i64::MAX, 1, Some(0), false),
+            Err(LedgerRefusal::TooLarge)
+        );
+        assert_eq!(
+            check_payment(i64::MIN, 1, true),
+            Err(LedgerRefusal::TooLarge)
+        );
+        assert_eq!(
+            check_payment_void(i64::MAX, 1),
+            Err(LedgerRefusal::TooLarge)
+        );
+        assert_eq!(check_payment_void(100, 50), Ok(150));
+    }
+
+    #[test]
+    fn a_customer_may_report_at_most_the_balance() {
+        assert_eq!(check_reported_payment(500, 500), Ok(()));
+        let refusal = check_reported_payment(-20, 10).unwrap_err();
+        assert_eq!(
+            refusal,
+            LedgerRefusal::MoreThanBalance {
+                amount: 10,
+                owed: 0
+            }
+        );
+        assert_eq!(
+            refusal.explain(&inr()),
+            "0.10 is more than your balance of 0.00"
+        );
+    }
+
+    #[test]
+    fn credit_pays_a_new_due_oldest_first() {
+        let credits = [
+            HeldCredit {
+                payment_id: 7,
+                unallocated: 300,
+            },
+            HeldCredit {
+                payment_id: 9,
+                unallocated: 500,
+            },
+        ];
+        assert_eq!(
+            pay_from_credit(400, &credits),
+            (vec![(7, 300), (9, 100)], 400)
+        );
+        assert_eq!(
+            pay_from_credit(1000, &credits),
+            (vec![(7, 300), (9, 500)], 800)
+        );
+        assert_eq!(pay_from_credit(200, &[]), (vec![], 0));
     }
 
     #[test]

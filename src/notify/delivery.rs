@@ -221,6 +221,7 @@ impl Mailer {
                 "no SMTP server is configured (SMTP_HOST): emails stay in the outbox and are written as .eml files"
             );
         }
+        let mut queued = store.email_waiter();
         loop {
             let worked = match self.deliver_batch(&store).await {
                 Ok(n) => n,
@@ -232,8 +233,7 @@ impl Mailer {
             if worked == 0 {
                 // Sleep until something is queued, or poll again in a second:
                 // retries fall due by the clock and other nodes queue too.
-                let _ = tokio::time::timeout(Duration::from_secs(1), store.outbox_wake.notified())
-                    .await;
+                let _ = tokio::time::timeout(Duration::from_secs(1), queued.changed()).await;
             }
         }
     }

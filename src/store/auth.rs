@@ -5,11 +5,14 @@
 
 use super::activity::{self, Change};
 use super::db::{Row, Tx};
+use super::letters::AccountChange;
 use super::outbox::{self, NewEmail};
+use super::tokens::Purpose;
 use super::{Store, StoreError, StoreResult, now_text, timestamp_text};
 use crate::args;
-use crate::domain::access::{self, Role};
-use crate::notify::messages;
+use crate::domain::access::{self, Role, SigninKind};
+use crate::domain::customers::CustomerStatus;
+use crate::domain::notifications::EmailKind;
 use serde::Serialize;
 use serde_json::json;
 
@@ -99,7 +102,8 @@ pub struct SigninAttempt {
     pub id: i64,
     pub at: String,
     /// login, set_password or reset_request
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: SigninKind,
     /// The name as typed (lower-cased).
     pub username: String,
     /// The account it matched, such as staff:1 or customer:7.
@@ -116,7 +120,7 @@ impl SigninAttempt {
         Ok(SigninAttempt {
             id: row.i64("id")?,
             at: row.text("at")?,
-            kind: row.text("kind")?,
+            kind: row.parsed("kind", SigninKind::parse)?,
             username: row.text("username")?,
             principal: row.opt_text("principal")?,
             success: row.i64("success")? != 0,
@@ -139,7 +143,7 @@ pub struct SigninFilter {
 /// Records one attempt.
 async fn log_attempt(
     tx: &mut Tx,
-    kind: &str,
+    kind: SigninKind,
     username: &str,
     principal: Option<&str>,
     success: bool,
@@ -153,7 +157,7 @@ async fn log_attempt(
         .map(|u| u.chars().take(300).collect::<String>());
     tx.execute(
         "INSERT INTO signin_log (at, kind, username, principal, success, reason, address, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        args![now_text(), kind, username, principal, i64::from(success), reason, client.address.clone(), user_agent],
+        args![now_text(), kind.as_str(), username, principal, i64::from(success), reason, client.address.clone(), user_agent],
     )
     .await?;
     Ok(())
@@ -163,7 +167,7 @@ async fn log_attempt(
 /// failures (attempts refused because of a lockout do not count).
 async fn lockout(
     tx: &mut Tx,
-    kind: &str,
+    kind: SigninKind,
     column: &str,
     value: &str,
     limit: i64,
@@ -173,7 +177,7 @@ async fn lockout(
     let last_success = tx
         .fetch_one(
             &format!("SELECT MAX(at) AS at FROM signin_log WHERE kind = $1 AND {column} = $2 AND success = 1"),
-            args![kind, value],
+            args![kind.as_str(), value],
         )
         .await?
         .opt_text("at")?
@@ -185,7 +189,7 @@ async fn lockout(
                 "SELECT COUNT(*) AS n, MAX(at) AS latest FROM signin_log
                  WHERE kind = $1 AND {column} = $2 AND success = 0 AND reason <> 'throttled' AND at > $3"
             ),
-            args![kind, value, since],
+            args![kind.as_str(), value, since],
         )
         .await?;
     if row.i64("n")? < limit {
@@ -231,7 +235,8 @@ async fn find_account(tx: &mut Tx, name: &str) -> StoreResult<Option<Account>> {
     let Some(row) = rows.first() else {
         return Ok(None);
     };
-    let refusal = if row.text("status")? != "active" || row.opt_text("login_disabled_at")?.is_some()
+    let refusal = if row.parsed("status", CustomerStatus::parse)? != CustomerStatus::Active
+        || row.opt_text("login_disabled_at")?.is_some()
     {
         Some("disabled")
     } else {
@@ -302,7 +307,7 @@ impl Store {
         let key = account.as_ref().map(|a| a.principal.key());
         let mut retry = lockout(
             &mut tx,
-            "login",
+            SigninKind::Login,
             "address",
             &client.address,
             ADDRESS_FAILURES,
@@ -311,14 +316,21 @@ impl Store {
         if retry.is_none()
             && let Some(key) = &key
         {
-            retry = lockout(&mut tx, "login", "principal", key, ACCOUNT_FAILURES).await?;
+            retry = lockout(
+                &mut tx,
+                SigninKind::Login,
+                "principal",
+                key,
+                ACCOUNT_FAILURES,
+            )
+            .await?;
         }
         drop(tx);
         if let Some(seconds) = retry {
             let mut tx = self.db.write().await?;
             log_attempt(
                 &mut tx,
-                "login",
+                SigninKind::Login,
                 &name,
                 key.as_deref(),
                 false,
@@ -344,7 +356,7 @@ impl Store {
         let (Some(account), None) = (account, refusal) else {
             log_attempt(
                 &mut tx,
-                "login",
+                SigninKind::Login,
                 &name,
                 key.as_deref(),
                 false,
@@ -380,7 +392,16 @@ impl Store {
             args![access::token_hash(&token), staff_id, customer_id, timestamp_text(now), expires_at.clone(), csrf_token.clone()],
         )
         .await?;
-        log_attempt(&mut tx, "login", &name, key.as_deref(), true, "ok", client).await?;
+        log_attempt(
+            &mut tx,
+            SigninKind::Login,
+            &name,
+            key.as_deref(),
+            true,
+            "ok",
+            client,
+        )
+        .await?;
         tx.commit().await?;
         Ok(LoginOutcome::SignedIn(NewSession {
             token,
@@ -433,7 +454,11 @@ impl Store {
                 }
             }
             (None, Some(id)) => {
-                if row.opt_text("customer_status")?.as_deref() != Some("active")
+                if row
+                    .opt_text("customer_status")?
+                    .as_deref()
+                    .and_then(CustomerStatus::parse)
+                    != Some(CustomerStatus::Active)
                     || row.opt_text("login_disabled_at")?.is_some()
                 {
                     return Ok(None);
@@ -485,7 +510,7 @@ impl Store {
         let mut tx = self.db.read().await?;
         if let Some(seconds) = lockout(
             &mut tx,
-            "set_password",
+            SigninKind::SetPassword,
             "address",
             &client.address,
             ADDRESS_FAILURES / 2,
@@ -496,7 +521,7 @@ impl Store {
             let mut tx = self.db.write().await?;
             log_attempt(
                 &mut tx,
-                "set_password",
+                SigninKind::SetPassword,
                 "",
                 None,
                 false,
@@ -519,7 +544,7 @@ impl Store {
             let mut tx = self.db.write().await?;
             log_attempt(
                 &mut tx,
-                "set_password",
+                SigninKind::SetPassword,
                 "",
                 None,
                 false,
@@ -557,22 +582,20 @@ impl Store {
         )
         .await?;
         revoke_all(&mut tx, &principal, None).await?;
-        let purpose = found.text("purpose")?;
-        if purpose == "reset"
+        let purpose = found.parsed("purpose", Purpose::parse)?;
+        if purpose == Purpose::Reset
             && let Some(email) = found.opt_text("email")?
         {
             outbox::enqueue(
                 &mut tx,
                 NewEmail {
-                    kind: "account_changed",
+                    kind: EmailKind::AccountChanged,
                     dedupe_key: format!("password_set:{customer_id}:{}", access::new_token()),
                     customer_id: Some(customer_id),
                     recipient: email,
-                    message: messages::account_changed(
-                        &self.mail(),
-                        &found.text("name")?,
-                        "your password",
-                    ),
+                    message: self
+                        .letters
+                        .account_changed(&found.text("name")?, AccountChange::Password),
                 },
             )
             .await?;
@@ -585,13 +608,13 @@ impl Store {
                 entity_type: "customer",
                 entity_id: customer_id.to_string(),
                 before: None,
-                after: Some(json!({"through": purpose})),
+                after: Some(json!({"through": purpose.as_str()})),
             },
         )
         .await?;
         log_attempt(
             &mut tx,
-            "set_password",
+            SigninKind::SetPassword,
             &username,
             Some(&principal.key()),
             true,
@@ -637,8 +660,14 @@ impl Store {
         drop(tx);
         let key = session.principal.key();
         let mut check = self.db.read().await?;
-        if let Some(seconds) =
-            lockout(&mut check, "login", "principal", &key, ACCOUNT_FAILURES).await?
+        if let Some(seconds) = lockout(
+            &mut check,
+            SigninKind::Login,
+            "principal",
+            &key,
+            ACCOUNT_FAILURES,
+        )
+        .await?
         {
             return Err(StoreError::Throttled(seconds));
         }
@@ -652,7 +681,7 @@ impl Store {
             let mut tx = self.db.write().await?;
             log_attempt(
                 &mut tx,
-                "login",
+                SigninKind::Login,
                 &username,
                 Some(&key),
                 false,
@@ -706,11 +735,11 @@ impl Store {
             outbox::enqueue(
                 &mut tx,
                 NewEmail {
-                    kind: "account_changed",
+                    kind: EmailKind::AccountChanged,
                     dedupe_key: format!("password_changed:{id}:{}", access::new_token()),
                     customer_id: Some(*id),
                     recipient: to.clone(),
-                    message: messages::account_changed(&self.mail(), name, "your password"),
+                    message: self.letters.account_changed(name, AccountChange::Password),
                 },
             )
             .await?;
@@ -752,7 +781,7 @@ impl Store {
         if recent >= RESETS_PER_HOUR {
             log_attempt(
                 &mut tx,
-                "reset_request",
+                SigninKind::ResetRequest,
                 customer_username,
                 None,
                 false,
@@ -765,7 +794,7 @@ impl Store {
         }
         log_attempt(
             &mut tx,
-            "reset_request",
+            SigninKind::ResetRequest,
             customer_username,
             None,
             true,

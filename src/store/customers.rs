@@ -3,16 +3,19 @@
 
 use super::activity::{self, Change};
 use super::db::{Arg, DbError, Row, Tx, is_unique_violation, placeholders};
+use super::letters::{AccountChange, CredentialLinkFacts};
 use super::outbox::{self, NewEmail};
 use super::tokens::{self, Purpose};
 use super::{Store, StoreError, StoreResult, now_text};
 use crate::args;
+/// Where callers of the store have always found it.
+pub use crate::domain::customers::CustomerStatus;
 use crate::domain::fields::{
     CustomerName, Email, Phone, search_prefixes, search_terms, username_stem,
 };
 use crate::domain::ledger::days_past;
 use crate::domain::money::Money;
-use crate::notify::messages;
+use crate::domain::notifications::EmailKind;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -30,7 +33,7 @@ pub struct Customer {
     pub category: Option<String>,
     pub notes: Option<String>,
     pub credit_limit: Option<i64>,
-    pub status: String,
+    pub status: CustomerStatus,
     pub balance: i64,
     pub total_dues: i64,
     pub total_paid: i64,
@@ -62,7 +65,7 @@ impl Customer {
             category: row.opt_text("category")?,
             notes: row.opt_text("notes")?,
             credit_limit: row.opt_i64("credit_limit")?,
-            status: row.text("status")?,
+            status: row.parsed("status", CustomerStatus::parse)?,
             balance: row.i64("balance")?,
             total_dues: row.i64("total_dues")?,
             total_paid: row.i64("total_paid")?,
@@ -118,21 +121,6 @@ pub enum CustomerSort {
     BalanceDesc,
     OverdueDesc,
     CreatedDesc,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CustomerStatus {
-    Active,
-    Deleted,
-}
-
-impl CustomerStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CustomerStatus::Active => "active",
-            CustomerStatus::Deleted => "deleted",
-        }
-    }
 }
 
 pub struct CustomerQuery {
@@ -333,28 +321,17 @@ impl Store {
         dedupe_key: String,
     ) -> StoreResult<()> {
         let issued = tokens::issue(tx, customer.id, purpose).await?;
-        let link = messages::password_link(&self.mail(), &issued.token);
-        let expires = self.local_time_text(&issued.expires_at);
+        let link = CredentialLinkFacts {
+            name: &customer.name,
+            username: &customer.username,
+            token: &issued.token,
+            expires_at: issued.expires_at,
+        };
         let (kind, message) = match purpose {
-            Purpose::Invitation => (
-                "invitation",
-                messages::invitation(
-                    &self.mail(),
-                    &customer.name,
-                    &customer.username,
-                    &link,
-                    &expires,
-                ),
-            ),
+            Purpose::Invitation => (EmailKind::Invitation, self.letters.invitation(&link)),
             Purpose::Reset => (
-                "credential_reset",
-                messages::credential_reset(
-                    &self.mail(),
-                    &customer.name,
-                    &customer.username,
-                    &link,
-                    &expires,
-                ),
+                EmailKind::CredentialReset,
+                self.letters.credential_reset(&link),
             ),
         };
         outbox::enqueue(
@@ -375,7 +352,7 @@ impl Store {
     pub async fn reset_credentials(&self, actor: &str, id: i64) -> StoreResult<Customer> {
         let mut tx = self.db.write().await?;
         let customer = load(&mut tx, id).await?;
-        if customer.status != "active" {
+        if customer.status != CustomerStatus::Active {
             return Err(StoreError::conflict(
                 "customer_deleted",
                 None,
@@ -503,7 +480,7 @@ impl Store {
     ) -> StoreResult<Customer> {
         let mut tx = self.db.write().await?;
         let before = load(&mut tx, id).await?;
-        if before.status != "active" {
+        if before.status != CustomerStatus::Active {
             return Err(StoreError::conflict(
                 "customer_deleted",
                 None,
@@ -564,7 +541,7 @@ impl Store {
         }
         index_search_terms(&mut tx, id, &terms_of(&after)).await?;
         let after = load(&mut tx, id).await?;
-        let queued = self.notify_email_change(&mut tx, &before, &after).await?;
+        let queued = self.tell_of_email_change(&mut tx, &before, &after).await?;
         activity::record(
             &mut tx,
             actor,
@@ -587,7 +564,7 @@ impl Store {
     /// When the email address changes, the old address hears of it; a
     /// customer who had none gets an invitation at the new one. Returns
     /// whether anything was queued.
-    async fn notify_email_change(
+    async fn tell_of_email_change(
         &self,
         tx: &mut Tx,
         before: &Customer,
@@ -601,15 +578,13 @@ impl Store {
             outbox::enqueue(
                 tx,
                 NewEmail {
-                    kind: "account_changed",
+                    kind: EmailKind::AccountChanged,
                     dedupe_key: format!("account_changed:{}:{version}", after.id),
                     customer_id: Some(after.id),
                     recipient: old.clone(),
-                    message: messages::account_changed(
-                        &self.mail(),
-                        &after.name,
-                        "your email address",
-                    ),
+                    message: self
+                        .letters
+                        .account_changed(&after.name, AccountChange::EmailAddress),
                 },
             )
             .await?;
@@ -638,7 +613,7 @@ impl Store {
     ) -> StoreResult<Customer> {
         let mut tx = self.db.write().await?;
         let before = load(&mut tx, id).await?;
-        if before.status == "deleted" {
+        if before.status == CustomerStatus::Deleted {
             return Err(StoreError::conflict(
                 "already_deleted",
                 None,
@@ -680,11 +655,11 @@ impl Store {
             outbox::enqueue(
                 &mut tx,
                 NewEmail {
-                    kind: "account_deleted",
+                    kind: EmailKind::AccountDeleted,
                     dedupe_key: format!("account_deleted:{id}:{}", after.version),
                     customer_id: Some(id),
                     recipient: email.clone(),
-                    message: messages::account_deleted(&self.mail(), &after.name),
+                    message: self.letters.account_deleted(&after.name),
                 },
             )
             .await?;
@@ -698,7 +673,7 @@ impl Store {
                 entity_id: id.to_string(),
                 before: Some(before.snapshot()),
                 after: Some(
-                    json!({"status": "deleted", "reason": after.delete_reason, "forced": force}),
+                    json!({"status": CustomerStatus::Deleted, "reason": after.delete_reason, "forced": force}),
                 ),
             },
         )
@@ -713,7 +688,7 @@ impl Store {
     pub async fn restore_customer(&self, actor: &str, id: i64) -> StoreResult<Customer> {
         let mut tx = self.db.write().await?;
         let before = load(&mut tx, id).await?;
-        if before.status == "active" {
+        if before.status == CustomerStatus::Active {
             return Err(StoreError::conflict(
                 "not_deleted",
                 None,
@@ -740,8 +715,10 @@ impl Store {
                 action: "customer.restored",
                 entity_type: "customer",
                 entity_id: id.to_string(),
-                before: Some(json!({"status": "deleted", "reason": before.delete_reason})),
-                after: Some(json!({"status": "active"})),
+                before: Some(
+                    json!({"status": CustomerStatus::Deleted, "reason": before.delete_reason}),
+                ),
+                after: Some(json!({"status": CustomerStatus::Active})),
             },
         )
         .await?;

@@ -5,6 +5,7 @@
 use super::activity::ActivityFilter;
 use super::{Store, StoreResult};
 use crate::args;
+use crate::domain::notifications::EmailStatus;
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
@@ -260,12 +261,12 @@ impl Store {
     pub async fn operational_figures(&self) -> StoreResult<OperationalFigures> {
         let mut tx = self.db.read().await?;
         let mut emails = Vec::new();
-        for status in ["queued", "sending", "sent", "failed"] {
+        for status in EmailStatus::ALL {
             emails.push((
                 status.to_string(),
                 tx.scalar(
                     "SELECT COUNT(*) FROM emails WHERE status = $1",
-                    args![status],
+                    args![status.as_str()],
                 )
                 .await?,
             ));

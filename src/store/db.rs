@@ -227,6 +227,18 @@ impl Row {
             .map_err(|e| DbError::Decode(format!("{column}: {e}").into()))
     }
 
+    /// Reads a text column as one of a type's fixed words (a status, a
+    /// kind); a word the type does not know is a decode error.
+    pub fn parsed<T>(
+        &self,
+        column: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<T, DbError> {
+        let text = self.text(column)?;
+        parse(&text)
+            .ok_or_else(|| DbError::Decode(format!("{column}: unknown value '{text}'").into()))
+    }
+
     pub fn opt_date(&self, column: &str) -> Result<Option<chrono::NaiveDate>, DbError> {
         self.opt_text(column)?
             .map(|t| {

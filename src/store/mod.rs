@@ -1,6 +1,6 @@
 //! Persistence: the only code that holds SQL. Every change runs in one
 //! transaction together with its activity-log entry; money-moving writes all
-//! pass through [`ledger::Store::apply`].
+//! pass through [`Store::apply`].
 
 pub mod activity;
 pub mod auth;
@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod db;
 pub mod idempotency;
 pub mod ledger;
+pub mod letters;
 pub mod outbox;
 pub mod portal;
 pub mod reminders;
@@ -19,29 +20,32 @@ pub mod verify;
 
 use crate::config::{Config, LiveConfig};
 use crate::domain::money::Currency;
-use crate::notify::messages::MailContext;
 use chrono_tz::Tz;
 use db::{Db, DbError};
+use letters::Letters;
 use std::sync::Arc;
-use tokio::sync::Notify;
+use tokio::sync::watch;
 
 /// The store: a database plus the settings that decide how rows are read
-/// and what messages say (the currency, what "today" is, the shop), which
-/// the owner may change while the service runs.
+/// (the currency, what "today" is), which the owner may change while the
+/// service runs, and the [`Letters`] that word the emails it queues.
 #[derive(Clone)]
 pub struct Store {
     pub db: Db,
     live: Arc<LiveConfig>,
-    /// Woken after a commit that queued email, so delivery starts at once.
-    pub outbox_wake: Arc<Notify>,
+    letters: Arc<dyn Letters>,
+    /// Counts commits that queued email, so delivery can wait for the next
+    /// one instead of polling (see [`Store::email_waiter`]).
+    outbox_wake: Arc<watch::Sender<u64>>,
 }
 
 impl Store {
-    pub fn new(db: Db, live: Arc<LiveConfig>) -> Self {
+    pub fn new(db: Db, live: Arc<LiveConfig>, letters: Arc<dyn Letters>) -> Self {
         Self {
             db,
             live,
-            outbox_wake: Arc::new(Notify::new()),
+            letters,
+            outbox_wake: Arc::new(watch::Sender::new(0)),
         }
     }
 
@@ -63,39 +67,21 @@ impl Store {
         self.live.get().timezone
     }
 
-    /// What a message needs to know about the shop.
-    pub fn mail(&self) -> MailContext {
-        let c = self.live.get();
-        MailContext {
-            shop_name: c.shop_name.clone(),
-            base_url: c.base_url.clone(),
-            currency: c.currency,
-            upi_id: c.upi_id.clone(),
-        }
-    }
-
     /// Tells the delivery worker that new email is waiting.
     pub fn email_queued(&self) {
-        self.outbox_wake.notify_one();
+        self.outbox_wake.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// What the delivery worker waits on: `changed()` completes once email
+    /// is queued after the receiver last looked.
+    pub fn email_waiter(&self) -> watch::Receiver<u64> {
+        self.outbox_wake.subscribe()
     }
 
     pub fn today(&self) -> chrono::NaiveDate {
         chrono::Utc::now()
             .with_timezone(&self.timezone())
             .date_naive()
-    }
-
-    /// An RFC 3339 time as people read it where the shop is: "2 Dec 2026, 09:15 (Asia/Kolkata)".
-    pub fn local_time_text(&self, rfc3339: &str) -> String {
-        chrono::DateTime::parse_from_rfc3339(rfc3339)
-            .map(|t| {
-                format!(
-                    "{} ({})",
-                    t.with_timezone(&self.timezone()).format("%-d %b %Y, %H:%M"),
-                    self.timezone().name()
-                )
-            })
-            .unwrap_or_else(|_| rfc3339.to_string())
     }
 
     /// Whether the database answers, for `/readyz`.

@@ -5,18 +5,20 @@
 //! PostgreSQL; SQLite has a single writer).
 
 use super::db::{Arg, Backend, DbError, Row, Tx};
+use super::letters::Letter;
 use super::{Store, StoreResult, now_text, timestamp_text};
 use crate::args;
-use crate::notify::messages::Composed;
+use crate::domain::customers::CustomerStatus;
+use crate::domain::notifications::{EmailKind, EmailStatus};
 use serde::Serialize;
 
 /// A message to queue.
 pub struct NewEmail {
-    pub kind: &'static str,
+    pub kind: EmailKind,
     pub dedupe_key: String,
     pub customer_id: Option<i64>,
     pub recipient: String,
-    pub message: Composed,
+    pub message: Letter,
 }
 
 /// Queues a message inside the caller's transaction. Returns its id, or
@@ -30,7 +32,7 @@ pub async fn enqueue(tx: &mut Tx, email: NewEmail) -> Result<Option<i64>, DbErro
              ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
             args![
                 email.dedupe_key,
-                email.kind,
+                email.kind.as_str(),
                 email.customer_id,
                 email.recipient,
                 email.message.subject,
@@ -50,12 +52,14 @@ pub async fn enqueue(tx: &mut Tx, email: NewEmail) -> Result<Option<i64>, DbErro
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Email {
     pub id: i64,
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: EmailKind,
     pub customer_id: Option<i64>,
     pub recipient: String,
     pub subject: String,
     /// queued, sending, sent or failed
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: EmailStatus,
     pub attempts: i64,
     pub last_error: Option<String>,
     /// When the next attempt is due, while queued.
@@ -74,14 +78,14 @@ pub struct Email {
 
 impl Email {
     fn from_row(row: &Row) -> Result<Self, DbError> {
-        let status = row.text("status")?;
+        let status = row.parsed("status", EmailStatus::parse)?;
         Ok(Email {
             id: row.i64("id")?,
-            kind: row.text("kind")?,
+            kind: row.parsed("kind", EmailKind::parse)?,
             customer_id: row.opt_i64("customer_id")?,
             recipient: row.text("recipient")?,
             subject: row.text("subject")?,
-            next_attempt_at: if status == "queued" {
+            next_attempt_at: if status == EmailStatus::Queued {
                 Some(row.text("next_attempt_at")?)
             } else {
                 None
@@ -105,9 +109,6 @@ pub struct EmailFilter {
     pub kind: Option<String>,
     pub customer_id: Option<i64>,
 }
-
-/// Messages carrying a one-time link keep their body only until sent.
-const ONE_TIME_LINK_KINDS: [&str; 2] = ["invitation", "credential_reset"];
 
 impl Store {
     /// Takes up to `limit` messages that are ready to send, for `lease_seconds`.
@@ -164,10 +165,15 @@ impl Store {
         .await?;
         // The one-time link is in the recipient's hands now; the database
         // need not keep a usable copy.
+        let kinds: Vec<String> = EmailKind::ALL
+            .into_iter()
+            .filter(|k| k.carries_one_time_link())
+            .map(|k| format!("'{k}'"))
+            .collect();
         tx.execute(
             &format!(
-                "UPDATE emails SET body_text = '(removed after sending: it held a one-time link)', body_html = '' WHERE id = $1 AND kind IN ('{}', '{}')",
-                ONE_TIME_LINK_KINDS[0], ONE_TIME_LINK_KINDS[1]
+                "UPDATE emails SET body_text = '(removed after sending: it held a one-time link)', body_html = '' WHERE id = $1 AND kind IN ({})",
+                kinds.join(", ")
             ),
             args![id],
         )
@@ -324,7 +330,7 @@ impl Store {
         let mut outcome = ManualOutcome::default();
         for row in rows {
             let id = row.i64("id")?;
-            if row.text("status")? != "active" {
+            if row.parsed("status", CustomerStatus::parse)? != CustomerStatus::Active {
                 outcome.skipped.push((id, "deleted"));
                 continue;
             }
@@ -332,12 +338,11 @@ impl Store {
                 outcome.skipped.push((id, "no email address"));
                 continue;
             };
-            let message =
-                crate::notify::messages::manual(&self.mail(), &row.text("name")?, subject, body);
+            let message = self.letters.manual(&row.text("name")?, subject, body);
             enqueue(
                 &mut tx,
                 NewEmail {
-                    kind: "manual",
+                    kind: EmailKind::Manual,
                     dedupe_key: format!("manual:{}:{id}", &batch[..16]),
                     customer_id: Some(id),
                     recipient: email,

@@ -3,11 +3,12 @@
 //! leases and run records that let exactly one node run it.
 
 use super::activity::{self, Change};
+use super::letters::{DigestFacts, ReminderFacts, ReminderLine};
 use super::outbox::{self, NewEmail};
 use super::{Store, StoreResult, now_text, timestamp_text};
 use crate::args;
+use crate::domain::notifications::EmailKind;
 use crate::domain::reminders::{OpenDueDate, ReminderPolicy, reminder_reason};
-use crate::notify::messages::{self, DigestFacts, ReminderLine};
 use chrono::NaiveDate;
 use serde_json::json;
 
@@ -137,20 +138,17 @@ impl Store {
             if logged.is_none() {
                 continue;
             }
-            let message = messages::reminder(
-                &self.mail(),
-                &messages::ReminderFacts {
-                    name: &c.name,
-                    balance: c.balance,
-                    overdue: c.overdue,
-                    reason,
-                    dues: &c.dues,
-                },
-            );
+            let message = self.letters.reminder(&ReminderFacts {
+                name: &c.name,
+                balance: c.balance,
+                overdue: c.overdue,
+                reason,
+                dues: &c.dues,
+            });
             let email_id = outbox::enqueue(
                 &mut tx,
                 NewEmail {
-                    kind: "reminder",
+                    kind: EmailKind::Reminder,
                     dedupe_key: format!("reminder:{}:{day}", c.customer_id),
                     customer_id: Some(c.customer_id),
                     recipient: email.clone(),
@@ -255,12 +253,12 @@ impl Store {
     /// Queues the digest for the run on `day`; at most one per day.
     pub async fn queue_digest(&self, day: NaiveDate, recipient: &str) -> StoreResult<bool> {
         let facts = self.digest_facts(day).await?;
-        let message = messages::digest(&self.mail(), &facts);
+        let message = self.letters.digest(&facts);
         let mut tx = self.db.write().await?;
         let id = outbox::enqueue(
             &mut tx,
             NewEmail {
-                kind: "digest",
+                kind: EmailKind::Digest,
                 dedupe_key: format!("digest:{day}"),
                 customer_id: None,
                 recipient: recipient.to_string(),

@@ -25,6 +25,12 @@ impl Purpose {
         }
     }
 
+    pub fn parse(s: &str) -> Option<Self> {
+        [Purpose::Invitation, Purpose::Reset]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
+
     fn hours(self) -> i64 {
         match self {
             Purpose::Invitation => INVITATION_HOURS,
@@ -36,8 +42,7 @@ impl Purpose {
 pub struct IssuedToken {
     pub token: String,
     pub token_hash: String,
-    /// RFC 3339 UTC
-    pub expires_at: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Issues a new link for a customer; earlier unused links of the same
@@ -55,10 +60,10 @@ pub async fn issue(
     .await?;
     let token = access::new_token();
     let token_hash = access::token_hash(&token);
-    let expires_at = timestamp_text(now + chrono::Duration::hours(purpose.hours()));
+    let expires_at = now + chrono::Duration::hours(purpose.hours());
     tx.execute(
         "INSERT INTO credential_tokens (token_hash, customer_id, purpose, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-        args![token_hash.clone(), customer_id, purpose.as_str(), now_text(), expires_at.clone()],
+        args![token_hash.clone(), customer_id, purpose.as_str(), now_text(), timestamp_text(expires_at)],
     )
     .await?;
     Ok(IssuedToken {

@@ -5,7 +5,7 @@
 use super::activity::entry_hash;
 use super::{Store, StoreResult};
 use crate::args;
-use crate::domain::ledger::DueStatus;
+use crate::domain::ledger::{DueStatus, PaymentStatus};
 use crate::domain::money::Money;
 
 /// What a verification found.
@@ -93,7 +93,7 @@ impl Store {
                 r.i64("paid")?,
                 r.i64("allocated")?,
             );
-            let status = r.text("status")?;
+            let status_text = r.text("status")?;
             if paid != allocated {
                 report.problems.push(format!(
                     "due {id}: marked {} paid but {} is allocated to it",
@@ -108,20 +108,21 @@ impl Store {
                     money(amount)
                 ));
             }
-            let expected = if status == "void" {
+            let status = DueStatus::parse(&status_text);
+            let expected = if status == Some(DueStatus::Void) {
                 if allocated != 0 {
                     report.problems.push(format!(
                         "due {id}: void but still has {} allocated",
                         money(allocated)
                     ));
                 }
-                "void"
+                DueStatus::Void
             } else {
-                DueStatus::of(amount, paid).as_str()
+                DueStatus::of(amount, paid)
             };
-            if status != expected {
+            if status != Some(expected) {
                 report.problems.push(format!(
-                    "due {id}: status is {status} but should be {expected}"
+                    "due {id}: status is {status_text} but should be {expected}"
                 ));
             }
         }
@@ -143,7 +144,7 @@ impl Store {
                 r.i64("unallocated")?,
                 r.i64("allocated")?,
             );
-            if r.text("status")? == "void" {
+            if PaymentStatus::parse(&r.text("status")?) == Some(PaymentStatus::Void) {
                 if allocated != 0 {
                     report.problems.push(format!(
                         "payment {id}: void but still has {} allocated",

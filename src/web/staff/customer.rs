@@ -3,6 +3,7 @@
 
 use super::customer_frame;
 use crate::app::{Actor, App, Statement};
+use crate::domain::ledger::StatementLineKind;
 use crate::web::forms::{FormState, date, due_phrase, money, opt_date, when};
 use crate::web::{Chrome, Visitor, app_error_page, render};
 use askama::Template;
@@ -108,11 +109,11 @@ pub(super) async fn show_customer(
             let void = l.due_id.is_some_and(|d| voided_dues.contains(&d))
                 || l.payment_id.is_some_and(|p| voided_payments.contains(&p));
             let void_action = match (l.kind, void) {
-                ("due", false) => l
+                (StatementLineKind::Due, false) => l
                     .due_id
                     .map(|d| format!("/dues/{d}/void"))
                     .unwrap_or_default(),
-                ("payment", false) => l
+                (StatementLineKind::Payment, false) => l
                     .payment_id
                     .map(|p| format!("/payments/{p}/void"))
                     .unwrap_or_default(),
@@ -132,7 +133,7 @@ pub(super) async fn show_customer(
                     String::new()
                 },
                 balance: m(l.balance),
-                void: void && (l.kind == "due" || l.kind == "payment"),
+                void: void && l.kind.is_entry(),
                 void_action,
             }
         })

@@ -167,7 +167,7 @@ pub(super) async fn signins(
             vec![
                 when(&state, &s.at),
                 s.username,
-                s.kind.replace('_', " "),
+                s.kind.as_str().replace('_', " "),
                 if s.success {
                     "ok".into()
                 } else {
@@ -235,9 +235,9 @@ pub(super) async fn emails(
             vec![
                 when(&state, &e.created_at),
                 e.recipient,
-                e.kind.replace('_', " "),
+                e.kind.as_str().replace('_', " "),
                 e.subject,
-                e.status,
+                e.status.to_string(),
                 e.attempts.to_string(),
                 e.last_error.unwrap_or_default(),
             ]

@@ -1,0 +1,16 @@
+//! The ledger in the store: dues and payments, the one write path every
+//! money-moving change takes ([`Store::apply`](crate::store::Store::apply)),
+//! and the reads and statement built on them.
+
+mod apply;
+mod commands;
+mod idempotency;
+mod pending;
+mod queries;
+mod records;
+mod statement;
+mod voids;
+
+pub use commands::{IdempotencyKey, LedgerCommand, LedgerOutcome, NewDue, NewPayment};
+pub use records::{AllocationLine, Due, Payment};
+pub use statement::{Statement, StatementLine};
