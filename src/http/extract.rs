@@ -176,45 +176,6 @@ pub fn parse_id(raw: &str) -> ApiResult<i64> {
     })
 }
 
-/// Collects field errors so that one response can name them all.
-#[derive(Default)]
-pub struct Checks {
-    errors: Vec<FieldProblem>,
-}
-
-impl Checks {
-    pub fn field<T, E: fmt::Display>(&mut self, name: &str, result: Result<T, E>) -> Option<T> {
-        match result {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.fail(name, e);
-                None
-            }
-        }
-    }
-
-    pub fn fail(&mut self, name: &str, detail: impl fmt::Display) {
-        self.errors.push(FieldProblem {
-            field: name.to_string(),
-            detail: detail.to_string(),
-        });
-    }
-
-    pub fn finish(self) -> ApiResult<()> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::invalid_fields(self.errors))
-        }
-    }
-}
-
-/// After [`Checks::finish`] succeeded every checked value is present; this
-/// turns the impossible absence into an internal error rather than a panic.
-pub fn checked<T>(value: Option<T>) -> ApiResult<T> {
-    value.ok_or_else(ApiError::internal)
-}
-
 pub use crate::app::input::Patch;
 
 /// An amount as sent: a decimal string, or a whole JSON number. A JSON

@@ -1,9 +1,11 @@
 //! Small helpers shared by the pages: how amounts, dates and times read,
 //! and field errors kept next to their field.
 
+use crate::app::input::PaymentInput;
 use crate::app::{App, AppError};
 use crate::domain::money::Money;
 use chrono::NaiveDate;
+use serde::Deserialize;
 use std::collections::HashMap;
 
 pub fn money(state: &App, minor: i64) -> String {
@@ -124,6 +126,57 @@ pub fn label(field: &str) -> String {
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+/// A payment as the staff and the portal forms send it. Each form carries
+/// the one-time key it was rendered with.
+#[derive(Deserialize)]
+pub struct PaymentForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub amount: String,
+    #[serde(default)]
+    pub method: String,
+    #[serde(default)]
+    pub reference: String,
+    #[serde(default)]
+    pub date: String,
+    pub advance: Option<String>,
+    #[serde(default)]
+    pub idempotency_key: String,
+    /// "yes" once the visitor confirmed a payment that repeats the last one.
+    #[serde(default)]
+    pub confirm_repeat: String,
+}
+
+impl PaymentForm {
+    pub fn input(&self) -> PaymentInput {
+        PaymentInput {
+            amount: self.amount.clone(),
+            method: Some(self.method.clone()),
+            reference: Some(self.reference.clone()),
+            date: Some(self.date.clone()),
+            advance: self.advance.is_some(),
+            key: Some(self.idempotency_key.clone()).filter(|k| !k.trim().is_empty()),
+            check_repeat: self.confirm_repeat != "yes",
+        }
+    }
+
+    /// The fields to send again when the visitor confirms a repeat.
+    pub fn resend(&self) -> Vec<(&'static str, String)> {
+        let mut fields = vec![
+            ("amount", self.amount.clone()),
+            ("method", self.method.clone()),
+            ("reference", self.reference.clone()),
+            ("date", self.date.clone()),
+            ("idempotency_key", self.idempotency_key.clone()),
+        ];
+        if self.advance.is_some() {
+            fields.push(("advance", "true".into()));
+        }
+        fields
     }
 }
 

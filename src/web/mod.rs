@@ -332,6 +332,17 @@ impl Visitor {
     }
 }
 
+/// The signed-in caller and the frame of a page. Whether they may see it
+/// was settled by the guard in front of every signed-in page.
+pub async fn signed_in_page(
+    state: &App,
+    v: &Visitor,
+    title: &str,
+    active: &'static str,
+) -> Result<(Actor, Chrome), Response> {
+    Ok((v.actor().clone(), v.chrome(state, title, active).await))
+}
+
 /// The frame for pages seen before signing in.
 pub fn public_chrome(state: &App, title: &str, flash: Option<Flash>) -> Chrome {
     Chrome {

@@ -3,35 +3,20 @@
 
 use super::customer;
 use super::home::show_home;
-use crate::app::input::PaymentInput;
 use crate::app::{App, PaymentRecorded};
-use crate::web::forms::{FormState, money};
+use crate::web::forms::{FormState, PaymentForm, money};
 use crate::web::staff::repeat_page;
 use crate::web::{Visitor, csrf_refused, redirect_with};
 use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Deserialize;
 
-#[derive(Deserialize)]
-pub(super) struct PayForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    amount: String,
-    #[serde(default)]
-    method: String,
-    #[serde(default)]
-    reference: String,
-    #[serde(default)]
-    idempotency_key: String,
-    /// "yes" once the customer confirmed a payment that repeats the last one.
-    #[serde(default)]
-    confirm_repeat: String,
-}
-
-pub(super) async fn pay(State(state): State<App>, v: Visitor, Form(f): Form<PayForm>) -> Response {
+pub(super) async fn pay(
+    State(state): State<App>,
+    v: Visitor,
+    Form(f): Form<PaymentForm>,
+) -> Response {
     let (me, page) = match customer(&state, &v, "My account", "portal").await {
         Ok(x) => x,
         Err(r) => return r,
@@ -44,15 +29,7 @@ pub(super) async fn pay(State(state): State<App>, v: Visitor, Form(f): Form<PayF
         ("method", &f.method),
         ("reference", &f.reference),
     ]);
-    let input = PaymentInput {
-        amount: f.amount.clone(),
-        method: Some(f.method.clone()),
-        reference: Some(f.reference.clone()),
-        date: None,
-        advance: false,
-        key: Some(f.idempotency_key.clone()).filter(|k| !k.trim().is_empty()),
-        check_repeat: f.confirm_repeat != "yes",
-    };
+    let input = f.input();
     match state.report_payment(&me, &input).await {
         Ok(PaymentRecorded::Recorded { payment, .. }) => {
             return redirect_with(
@@ -65,12 +42,6 @@ pub(super) async fn pay(State(state): State<App>, v: Visitor, Form(f): Form<PayF
             );
         }
         Ok(PaymentRecorded::HeldBack(repeated)) => {
-            let fields = vec![
-                ("amount", f.amount.clone()),
-                ("method", f.method.clone()),
-                ("reference", f.reference.clone()),
-                ("idempotency_key", f.idempotency_key.clone()),
-            ];
             return repeat_page(
                 &state,
                 page,
@@ -78,7 +49,7 @@ pub(super) async fn pay(State(state): State<App>, v: Visitor, Form(f): Form<PayF
                 &repeated,
                 &f.amount,
                 ("/portal/pay", "/portal"),
-                fields,
+                f.resend(),
             );
         }
         Err(e) => form.fail_with(&e),

@@ -2,11 +2,11 @@
 //! and forms, and voiding a due or a payment.
 
 use super::{CsrfOnly, customer_frame, posted_about};
-use crate::app::input::{DueInput, PaymentInput};
+use crate::app::input::DueInput;
 use crate::app::{Actor, App, PaymentRecorded, RepeatedPayment};
 use crate::domain::fields::PaymentMethod;
 use crate::domain::money::Money;
-use crate::web::forms::{FormState, money, when};
+use crate::web::forms::{FormState, PaymentForm, money, when};
 use crate::web::{Chrome, Visitor, app_error_page, error_page, redirect_with, render};
 use askama::Template;
 use axum::Form;
@@ -161,55 +161,6 @@ pub(super) async fn add_due(
         Err(e) => form.fail_with(&e),
     }
     entry_page(&state, &actor, page, id, false, form).await
-}
-
-#[derive(Deserialize)]
-pub(super) struct PaymentForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    amount: String,
-    #[serde(default)]
-    method: String,
-    #[serde(default)]
-    reference: String,
-    #[serde(default)]
-    date: String,
-    advance: Option<String>,
-    #[serde(default)]
-    idempotency_key: String,
-    /// "yes" once the visitor confirmed a payment that repeats the last one.
-    #[serde(default)]
-    confirm_repeat: String,
-}
-
-impl PaymentForm {
-    fn input(&self) -> PaymentInput {
-        PaymentInput {
-            amount: self.amount.clone(),
-            method: Some(self.method.clone()),
-            reference: Some(self.reference.clone()),
-            date: Some(self.date.clone()),
-            advance: self.advance.is_some(),
-            key: Some(self.idempotency_key.clone()).filter(|k| !k.trim().is_empty()),
-            check_repeat: self.confirm_repeat != "yes",
-        }
-    }
-
-    /// The fields to send again when the visitor confirms a repeat.
-    fn resend(&self) -> Vec<(&'static str, String)> {
-        let mut fields = vec![
-            ("amount", self.amount.clone()),
-            ("method", self.method.clone()),
-            ("reference", self.reference.clone()),
-            ("date", self.date.clone()),
-            ("idempotency_key", self.idempotency_key.clone()),
-        ];
-        if self.advance.is_some() {
-            fields.push(("advance", "true".into()));
-        }
-        fields
-    }
 }
 
 #[derive(Template)]

@@ -73,16 +73,8 @@ pub fn router() -> Router<App> {
         )
 }
 
-/// The signed-in staff member and the page frame. Whether they may see the
-/// page was settled by the guard in front of every console route.
-async fn staff(
-    state: &App,
-    v: &Visitor,
-    title: &str,
-    active: &'static str,
-) -> Result<(Actor, Chrome), Response> {
-    Ok((v.actor().clone(), v.chrome(state, title, active).await))
-}
+// The signed-in staff member and the page frame.
+use super::signed_in_page as staff;
 
 fn id_of(raw: &str) -> Option<i64> {
     raw.parse::<i64>().ok().filter(|id| *id > 0)
