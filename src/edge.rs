@@ -67,3 +67,33 @@ pub fn same_secret(a: &str, b: &str) -> bool {
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
 }
+
+/// A cell for a CSV file a person may open in a spreadsheet: text that a
+/// spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return) gets a leading apostrophe, so it shows as
+/// typed and runs nothing. Amounts are written by the caller as plain
+/// numbers and never pass through here.
+pub fn spreadsheet_cell(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}").into(),
+        _ => text.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised_and_others_kept() {
+        assert_eq!(
+            spreadsheet_cell("=HYPERLINK(\"http://evil\",\"x\")"),
+            "'=HYPERLINK(\"http://evil\",\"x\")"
+        );
+        for risky in ["+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(spreadsheet_cell(risky).starts_with('\''), "{risky:?}");
+        }
+        assert_eq!(spreadsheet_cell("Asha Rao"), "Asha Rao");
+        assert_eq!(spreadsheet_cell(""), "");
+    }
+}

@@ -21,6 +21,7 @@ on_both_backends!(
     a_customer_reports_a_payment_in_the_portal_and_staff_confirm_it,
     every_page_opens_with_real_records_for_those_it_is_for,
     an_admin_voids_deletes_and_restores_through_the_pages,
+    the_customer_list_download_runs_no_formulas,
 );
 
 /// A signed-in browser: the session cookie and the CSRF token of its forms.
@@ -556,4 +557,23 @@ async fn an_admin_voids_deletes_and_restores_through_the_pages(backend: Backend)
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     let api = app.get(&format!("/api/v1/customers/{id}")).await;
     assert_eq!(api.ok(200)["status"], "active");
+}
+
+async fn the_customer_list_download_runs_no_formulas(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.customer("=HYPERLINK(\"http://evil\",\"x\")").await;
+    app.customer("Plain Name").await;
+    let staff = staff_browser(&app, "counter", "staff").await;
+    let csv = staff.get("/customers.csv").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let mut reader = csv::Reader::from_reader(csv.html.as_bytes());
+    let names: Vec<String> = reader
+        .records()
+        .map(|r| r.unwrap()[2].to_string())
+        .collect();
+    assert!(
+        names.contains(&"'=HYPERLINK(\"http://evil\",\"x\")".to_string()),
+        "{names:?}"
+    );
+    assert!(names.contains(&"Plain Name".to_string()));
 }

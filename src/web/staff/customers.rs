@@ -5,6 +5,7 @@ use super::{CsrfOnly, customer_frame, posted_about, staff, staff_form};
 use crate::app::input::{CustomerEdit, CustomerInput, Patch};
 use crate::app::{App, Customer, CustomerFilter};
 use crate::domain::money::Money;
+use crate::edge::spreadsheet_cell;
 use crate::web::forms::{FormState, due_phrase, money, opt_date};
 use crate::web::{Chrome, Visitor, app_error_page, redirect_with, render};
 use askama::Template;
@@ -220,15 +221,17 @@ pub(super) async fn customers_csv(
         "credit_limit",
         "created_at",
     ]);
+    // Text people typed may start like a formula; amounts are plain numbers.
+    let text = |t: &Option<String>| spreadsheet_cell(t.as_deref().unwrap_or("")).into_owned();
     for c in &list {
         let _ = writer.write_record([
             c.id.to_string(),
-            c.username.clone(),
-            c.name.clone(),
-            c.phone.clone().unwrap_or_default(),
-            c.email.clone().unwrap_or_default(),
-            c.address.clone().unwrap_or_default(),
-            c.category.clone().unwrap_or_default(),
+            spreadsheet_cell(&c.username).into_owned(),
+            spreadsheet_cell(&c.name).into_owned(),
+            text(&c.phone),
+            text(&c.email),
+            text(&c.address),
+            text(&c.category),
             c.status.as_str().to_string(),
             plain(c.balance),
             plain(c.overdue),
