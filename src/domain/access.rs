@@ -95,26 +95,15 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Checks a password against a hash of the system duetrack replaces:
-/// werkzeug's `pbkdf2:sha256[:ITERATIONS]$SALT$HEX`. Such hashes are
+/// Checks a password against a hash of the system duetrack replaces, in
+/// either of werkzeug's formats: `pbkdf2:sha256[:ITERATIONS]$SALT$HEX`, or
+/// `scrypt:N:R:P$SALT$HEX` (werkzeug's default since 2.3). Such hashes are
 /// accepted once and replaced by Argon2id at that sign-in.
 pub fn verify_werkzeug(password: &str, stored: &str) -> bool {
     let mut parts = stored.splitn(3, '$');
     let (Some(method), Some(salt), Some(expected)) = (parts.next(), parts.next(), parts.next())
     else {
         return false;
-    };
-    let mut method_parts = method.split(':');
-    if method_parts.next() != Some("pbkdf2") || method_parts.next() != Some("sha256") {
-        return false;
-    }
-    // werkzeug's default when the count is left out.
-    let iterations = match method_parts.next() {
-        Some(n) => match n.parse::<u32>() {
-            Ok(n) if (1..=10_000_000).contains(&n) => n,
-            _ => return false,
-        },
-        None => 260_000,
     };
     let Ok(expected) = hex::decode(expected) else {
         return false;
@@ -123,23 +112,73 @@ pub fn verify_werkzeug(password: &str, stored: &str) -> bool {
         return false;
     }
     let mut derived = vec![0u8; expected.len()];
-    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(
-        password.as_bytes(),
-        salt.as_bytes(),
-        iterations,
-        &mut derived,
-    );
+    let mut method_parts = method.split(':');
+    let derived_ok = match method_parts.next() {
+        Some("pbkdf2") => pbkdf2_werkzeug(password, salt, method_parts, &mut derived),
+        Some("scrypt") => scrypt_werkzeug(password, salt, method_parts, &mut derived),
+        _ => false,
+    };
     // Compare without stopping at the first difference.
-    derived
-        .iter()
-        .zip(&expected)
-        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-        == 0
+    derived_ok
+        && derived
+            .iter()
+            .zip(&expected)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+fn pbkdf2_werkzeug<'a>(
+    password: &str,
+    salt: &str,
+    mut params: impl Iterator<Item = &'a str>,
+    out: &mut [u8],
+) -> bool {
+    if params.next() != Some("sha256") {
+        return false;
+    }
+    // werkzeug's default when the count is left out.
+    let iterations = match params.next() {
+        Some(n) => match n.parse::<u32>() {
+            Ok(n) if (1..=10_000_000).contains(&n) => n,
+            _ => return false,
+        },
+        None => 260_000,
+    };
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), salt.as_bytes(), iterations, out);
+    true
+}
+
+/// werkzeug's scrypt: `hashlib.scrypt(password, salt, n, r, p)`; the cost
+/// is bounded so a planted hash cannot make sign-in eat the machine.
+fn scrypt_werkzeug<'a>(
+    password: &str,
+    salt: &str,
+    mut params: impl Iterator<Item = &'a str>,
+    out: &mut [u8],
+) -> bool {
+    let mut number = |default: u32| match params.next() {
+        Some(v) => v.parse::<u32>().ok(),
+        None => Some(default),
+    };
+    let (Some(n), Some(r), Some(p)) = (number(32768), number(8), number(1)) else {
+        return false;
+    };
+    if !n.is_power_of_two()
+        || !(2..=(1 << 20)).contains(&n)
+        || !(1..=32).contains(&r)
+        || !(1..=16).contains(&p)
+    {
+        return false;
+    }
+    let Ok(params) = scrypt::Params::new(n.trailing_zeros() as u8, r, p, out.len()) else {
+        return false;
+    };
+    scrypt::scrypt(password.as_bytes(), salt.as_bytes(), &params, out).is_ok()
 }
 
 /// Whether a stored hash is the original system's format.
 pub fn is_werkzeug_hash(stored: &str) -> bool {
-    stored.starts_with("pbkdf2:")
+    stored.starts_with("pbkdf2:") || stored.starts_with("scrypt:")
 }
 
 /// Checks a stored hash of either kind.
@@ -325,7 +364,17 @@ mod tests {
         assert!(verify_any("old secret", &stored));
         assert!(!verify_werkzeug("new secret", &stored));
         assert!(!verify_werkzeug("old secret", "pbkdf2:sha1:1000$salt$00"));
-        assert!(!verify_werkzeug("old secret", "scrypt:32768:8:1$salt$00"));
+        // werkzeug 2.3 and later write scrypt hashes. Made with werkzeug 3:
+        // generate_password_hash("old secret", method="scrypt:1024:8:1", salt_length=8)
+        let stored = "scrypt:1024:8:1$brnfZEeQ$27b8e856f4c99590087528932538c77a48aaa9b771b5314b3e41b5af384f4513b32fff5f9ede0bfca0d5f4faef69e4097ae8667dbf91772d412f7e42e42f928d";
+        assert!(is_werkzeug_hash(stored));
+        assert!(verify_any("old secret", stored));
+        assert!(!verify_any("new secret", stored));
+        assert!(!verify_werkzeug("old secret", "scrypt:1000:8:1$salt$00"));
+        assert!(!verify_werkzeug(
+            "old secret",
+            "scrypt:1073741824:8:1$salt$00"
+        ));
     }
 
     #[test]

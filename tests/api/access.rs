@@ -814,6 +814,25 @@ async fn passwords_from_the_original_system_still_work_and_are_upgraded(backend:
         "upgraded at the first sign-in: {stored}"
     );
     assert!(app.login("jaya", "old khata pass").await.is_ok());
+
+    // werkzeug 2.3 and later hash with scrypt by default. Made with werkzeug 3:
+    // generate_password_hash("old secret", method="scrypt:1024:8:1", salt_length=8)
+    let c = app.customer("Ravi").await;
+    crate::cli::tamper_app(
+        &app,
+        backend,
+        &format!("UPDATE customers SET password_hash = 'scrypt:1024:8:1$brnfZEeQ$27b8e856f4c99590087528932538c77a48aaa9b771b5314b3e41b5af384f4513b32fff5f9ede0bfca0d5f4faef69e4097ae8667dbf91772d412f7e42e42f928d' WHERE id = {c}"),
+    )
+    .await;
+    assert!(app.login("ravi", "old khata pass").await.is_err());
+    assert!(app.login("ravi", "old secret").await.is_ok());
+    let stored = crate::cli::read_text(
+        &app,
+        backend,
+        &format!("SELECT password_hash FROM customers WHERE id = {c}"),
+    )
+    .await;
+    assert!(stored.starts_with("$argon2id$"), "upgraded: {stored}");
 }
 
 async fn responses_carry_security_headers(backend: Backend) {
