@@ -1,8 +1,9 @@
-//! The command line: `duetrack serve | migrate | verify`, with every
-//! setting also available as a flag.
+//! The command line: `duetrack serve | migrate | verify | backup | restore
+//! | admin | remind`, with every setting also available as a flag.
 
 use crate::config::RawSettings;
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -25,6 +26,22 @@ pub enum Command {
     Migrate,
     /// Check that every balance equals its ledger, allocations add up and the activity log's hash chain is intact.
     Verify,
+    /// Write a consistent copy of the whole database to FILE while the server keeps running (SQLite: VACUUM INTO; PostgreSQL: pg_dump), then check the source like `verify`.
+    Backup {
+        /// The backup file to write; it must not exist yet.
+        file: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Put a backup made by `duetrack backup` into an empty database, then check it like `verify`. On SQLite, stop the server first.
+    Restore {
+        /// The backup file to restore.
+        file: PathBuf,
+        /// Restore even if the database holds customers, dues or payments, replacing all of it.
+        #[arg(long)]
+        force: bool,
+    },
     /// Manage staff accounts from the server's console (for example when the owner's password is lost).
     Admin {
         #[command(subcommand)]

@@ -3,9 +3,11 @@
 //! and `web` (the pages); both call `app`, the use cases, which decide with
 //! `domain` (pure rules and the permission table) and persist through
 //! `store` (SQL on SQLite or PostgreSQL). `notify` sends what the store
-//! queued; `config`, `startup` and `main.rs` (the command line) set it up.
+//! queued; `config`, `startup` and `main.rs` (the command line) set it up;
+//! `backup` copies the whole database out and back in.
 
 pub mod app;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod domain;

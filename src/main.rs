@@ -78,16 +78,70 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 println!(
                     "OK: every balance equals its ledger, allocations add up and the hash chain is intact"
                 );
-                Ok(ExitCode::SUCCESS)
-            } else {
-                println!("FOUND {} PROBLEM(S):", report.problems.len());
-                for p in &report.problems {
-                    println!("  - {p}");
+            }
+            Ok(problems(&report))
+        }
+        Command::Backup { file, force } => {
+            match duetrack::backup::backup(&config, &file, force).await {
+                Ok(done) => {
+                    let r = &done.source;
+                    println!(
+                        "backed up to {} ({} bytes): {} customers, {} dues, {} payments; the source database {}",
+                        done.file.display(),
+                        done.bytes,
+                        r.customers,
+                        r.dues,
+                        r.payments,
+                        if r.is_clean() {
+                            "verifies OK"
+                        } else {
+                            "has problems"
+                        }
+                    );
+                    Ok(problems(r))
                 }
-                Ok(ExitCode::from(1))
+                Err(e) => Ok(refused(&e)),
+            }
+        }
+        Command::Restore { file, force } => {
+            match duetrack::backup::restore(&config, &file, force).await {
+                Ok(r) => {
+                    println!(
+                        "restored {}: {} customers, {} dues, {} payments and {} activity-log entries; {}",
+                        file.display(),
+                        r.customers,
+                        r.dues,
+                        r.payments,
+                        r.activity_entries,
+                        if r.is_clean() {
+                            "verify: OK"
+                        } else {
+                            "verify found problems"
+                        }
+                    );
+                    Ok(problems(&r))
+                }
+                Err(e) => Ok(refused(&e)),
             }
         }
     }
+}
+
+/// Lists what a verification found; exit code 1 if anything.
+fn problems(report: &duetrack::store::verify::Report) -> ExitCode {
+    if report.is_clean() {
+        return ExitCode::SUCCESS;
+    }
+    println!("FOUND {} PROBLEM(S):", report.problems.len());
+    for p in &report.problems {
+        println!("  - {p}");
+    }
+    ExitCode::from(1)
+}
+
+fn refused(e: &duetrack::backup::BackupError) -> ExitCode {
+    eprintln!("duetrack: {e:#}");
+    ExitCode::from(e.exit_code())
 }
 
 async fn remind(config: Config, dry_run: bool, date: Option<String>) -> anyhow::Result<ExitCode> {

@@ -4,6 +4,7 @@
 
 pub mod activity;
 pub mod auth;
+pub mod backup;
 pub mod customers;
 pub mod dashboard;
 pub mod db;

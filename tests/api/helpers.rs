@@ -228,6 +228,10 @@ impl TestApp {
             .current_dir(&self.data_dir)
             .env_clear()
             .env("RUST_LOG", "warn");
+        // PATH stays: `duetrack backup` finds pg_dump on it.
+        if let Some(path) = std::env::var_os("PATH") {
+            command.env("PATH", path);
+        }
         for (k, v) in &self.env {
             command.env(k, v);
         }

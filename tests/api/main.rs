@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access;
+mod backup;
 mod bad_input;
 mod cli;
 mod concurrency;
