@@ -5,6 +5,7 @@
 
 use super::{Chrome, Visitor, error_page};
 use crate::app::{Action, App};
+use crate::domain::permissions::Holder;
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
@@ -88,13 +89,22 @@ pub async fn guard(State(app): State<App>, request: Request, next: Next) -> Resp
         Err(to_login) => return to_login,
     };
     if let Err(refusal) = app.authorize(visitor.actor(), action) {
-        let home = if App::is_staff(visitor.actor()) {
-            "/dashboard"
-        } else {
-            "/portal"
+        let staff = App::is_staff(visitor.actor());
+        let (home, message) = match (staff, action.holder()) {
+            (true, Holder::Customer) => (
+                "/dashboard",
+                "This page is for customers, to see their own account. Staff use the console."
+                    .to_string(),
+            ),
+            (false, _) => (
+                "/portal",
+                "This page is for the shop's staff. Your account is under “My account”."
+                    .to_string(),
+            ),
+            (true, _) => ("/dashboard", super::sentence(&refusal.to_string())),
         };
         let page: Chrome = visitor.chrome(&app, "Not allowed", "").await;
-        return error_page(page, StatusCode::FORBIDDEN, &refusal.to_string(), home);
+        return error_page(page, StatusCode::FORBIDDEN, &message, home);
     }
     next.run(Request::from_parts(parts, body)).await
 }
