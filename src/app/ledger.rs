@@ -69,7 +69,6 @@ impl App {
         self.authorize(actor, Action::AddDue)?;
         let d = input.parse(self.currency(), self.today())?;
         let outcome = self
-            .store
             .apply(
                 &actor.label(),
                 LedgerCommand::AddDue(NewDue {
@@ -155,7 +154,7 @@ impl App {
         } else {
             LedgerCommand::RecordPayment(new)
         };
-        let (payment, replayed) = payment_of(self.store.apply(&label, command).await?)?;
+        let (payment, replayed) = payment_of(self.apply(&label, command).await?)?;
         Ok(PaymentRecorded::Recorded { payment, replayed })
     }
 
@@ -184,7 +183,6 @@ impl App {
     ) -> AppResult<Payment> {
         self.authorize(actor, Action::ReviewPayments)?;
         let outcome = self
-            .store
             .apply(
                 &actor.label(),
                 LedgerCommand::ConfirmPayment {
@@ -206,7 +204,6 @@ impl App {
         self.authorize(actor, Action::ReviewPayments)?;
         let reason = super::input::reason(reason)?;
         let outcome = self
-            .store
             .apply(
                 &actor.label(),
                 LedgerCommand::RejectPayment { payment_id, reason },
@@ -215,12 +212,19 @@ impl App {
         Ok(payment_of(outcome)?.0)
     }
 
+    /// Hands a change of the ledger to the store; its refusals come back worded.
+    async fn apply(&self, actor_label: &str, command: LedgerCommand) -> AppResult<LedgerOutcome> {
+        self.store
+            .apply(actor_label, command)
+            .await
+            .map_err(|e| self.refused(e))
+    }
+
     /// Voids a due; payments are allocated again.
     pub async fn void_due(&self, actor: &Actor, due_id: i64, reason: &str) -> AppResult<Due> {
         self.authorize(actor, Action::VoidEntry)?;
         let reason = super::input::reason(reason)?;
         match self
-            .store
             .apply(&actor.label(), LedgerCommand::VoidDue { due_id, reason })
             .await?
         {
@@ -239,7 +243,6 @@ impl App {
         self.authorize(actor, Action::VoidEntry)?;
         let reason = super::input::reason(reason)?;
         let outcome = self
-            .store
             .apply(
                 &actor.label(),
                 LedgerCommand::VoidPayment { payment_id, reason },
@@ -305,7 +308,10 @@ impl App {
         to: Option<NaiveDate>,
     ) -> AppResult<Statement> {
         self.authorize(actor, Action::ViewCustomers)?;
-        Ok(self.store.statement(customer_id, from, to).await?)
+        Ok(self
+            .store
+            .statement(customer_id, from, to, self.config().timezone)
+            .await?)
     }
 }
 

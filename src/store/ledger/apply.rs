@@ -9,7 +9,7 @@ use super::commands::{LedgerCommand, LedgerOutcome, NewDue, NewPayment};
 use super::records::{Due, Payment, load_due, load_payment};
 use crate::args;
 use crate::domain::customers::CustomerStatus;
-use crate::domain::ledger::{self, DueStatus, HeldCredit, LedgerRefusal, OpenDue, allocate};
+use crate::domain::ledger::{self, DueStatus, HeldCredit, OpenDue, allocate};
 use crate::domain::notifications::EmailKind;
 use crate::store::activity::{self, Change};
 use crate::store::db::{DbError, Tx, is_unique_violation};
@@ -146,26 +146,6 @@ pub(super) async fn move_balance(
 }
 
 impl Store {
-    /// A refusal of the ledger's rules as the store reports it: the codes
-    /// and field callers rely on, the words from the rule.
-    pub(super) fn refused(&self, refusal: LedgerRefusal) -> StoreError {
-        let message = refusal.explain(&self.currency());
-        match refusal {
-            LedgerRefusal::TooLarge => {
-                StoreError::rejected("amount_too_large", Some("amount"), message)
-            }
-            LedgerRefusal::Overpayment { .. } => {
-                StoreError::rejected("overpayment", Some("amount"), message)
-            }
-            LedgerRefusal::MoreThanBalance { .. } => {
-                StoreError::rejected("more_than_balance", Some("amount"), message)
-            }
-            LedgerRefusal::OverCreditLimit { .. } => {
-                StoreError::conflict("credit_limit", Some("amount"), message)
-            }
-        }
-    }
-
     /// The single entry point for every change that moves money.
     pub async fn apply(&self, actor: &str, command: LedgerCommand) -> StoreResult<LedgerOutcome> {
         match self.apply_once(actor, &command).await {
@@ -256,8 +236,7 @@ impl Store {
             amount,
             customer.credit_limit,
             new.over_limit,
-        )
-        .map_err(|r| self.refused(r))?;
+        )?;
         let now = now_text();
         let row = tx
             .fetch_one(
@@ -373,8 +352,7 @@ impl Store {
             return Ok((payment, true));
         }
         let amount = new.amount.minor();
-        let balance_after = ledger::check_payment(customer.balance, amount, new.advance)
-            .map_err(|r| self.refused(r))?;
+        let balance_after = ledger::check_payment(customer.balance, amount, new.advance)?;
         let plan = plan_allocation(tx, new.customer_id, amount).await?;
         let row = tx
             .fetch_one(

@@ -33,7 +33,7 @@ impl Store {
             return Ok((payment, true));
         }
         let amount = new.amount.minor();
-        ledger::check_reported_payment(customer.balance, amount).map_err(|r| self.refused(r))?;
+        ledger::check_reported_payment(customer.balance, amount)?;
         let row = tx
             .fetch_one(
                 "INSERT INTO payments (customer_id, amount, unallocated, method, reference, paid_on, is_advance, status, balance_after, recorded_by, submitted_by, created_at)
@@ -88,8 +88,7 @@ impl Store {
                 format!("payment {payment_id} is {}, not pending", pending.status),
             ));
         }
-        let balance_after = ledger::check_payment(customer.balance, pending.amount, advance)
-            .map_err(|r| self.refused(r))?;
+        let balance_after = ledger::check_payment(customer.balance, pending.amount, advance)?;
         let now = now_text();
         let plan = plan_allocation(tx, customer_id, pending.amount).await?;
         tx.execute(

@@ -6,6 +6,7 @@ use crate::args;
 use crate::domain::ledger::{StatementLineKind, StatementMovement, running_balances};
 use crate::store::{Store, StoreResult, customers};
 use chrono::NaiveDate;
+use chrono_tz::Tz;
 use serde::Serialize;
 
 /// One statement line with the balance after it.
@@ -33,15 +34,16 @@ pub struct Statement {
 impl Store {
     /// The ledger in date order with a running balance; entries before
     /// `from` make the opening balance, entries after `to` are left out.
+    /// A void's date is the day it happened in `tz`, the shop's timezone.
     pub async fn statement(
         &self,
         customer_id: i64,
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
+        tz: Tz,
     ) -> StoreResult<Statement> {
         let mut tx = self.db.read().await?;
         let customer = customers::load(&mut tx, customer_id).await?;
-        let tz = self.timezone();
         let void_date = |at: &Option<String>| -> Option<NaiveDate> {
             at.as_deref()
                 .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())

@@ -80,7 +80,7 @@ impl Store {
                 format!("payment {payment_id} is already void"),
             ));
         }
-        ledger::check_payment_void(customer.balance, before.amount).map_err(|r| self.refused(r))?;
+        ledger::check_payment_void(customer.balance, before.amount)?;
         tx.execute(
             "UPDATE payments SET status = 'void', unallocated = amount, voided_at = $1, voided_by = $2, void_reason = $3 WHERE id = $4",
             args![now_text(), actor, reason, payment_id],
