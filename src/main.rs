@@ -105,7 +105,7 @@ async fn remind(config: Config, dry_run: bool, date: Option<String>) -> anyhow::
     // Settings saved on the Settings page count here too.
     let config = live.get();
     let plan = store.reminder_plan(day, config.reminder_policy).await?;
-    let money = |m: i64| config.currency.display(duetrack::domain::money::Money(m));
+    let money = |m: duetrack::domain::money::Money| config.currency.display(m);
     if dry_run {
         println!("Dry run for {day}: nothing is sent or recorded.");
     }

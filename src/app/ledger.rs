@@ -6,6 +6,7 @@ use super::input::{DueInput, PaymentInput};
 use super::{Action, Actor, App, AppError, AppResult, Due, Payment, Statement};
 use crate::domain::fields::PaymentMethod;
 use crate::domain::ledger::{DueStatus, PaymentStatus};
+use crate::domain::money::Money;
 use crate::store::ledger::{IdempotencyKey, LedgerCommand, LedgerOutcome, NewDue, NewPayment};
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
@@ -134,9 +135,7 @@ impl App {
         };
         if input.check_repeat
             && !key_known
-            && let Some(earlier) = self
-                .recent_same_payment(customer_id, p.amount.minor())
-                .await?
+            && let Some(earlier) = self.recent_same_payment(customer_id, p.amount).await?
         {
             return Ok(PaymentRecorded::HeldBack(RepeatedPayment { earlier }));
         }
@@ -163,7 +162,7 @@ impl App {
     async fn recent_same_payment(
         &self,
         customer_id: i64,
-        amount: i64,
+        amount: Money,
     ) -> AppResult<Option<Payment>> {
         let since = crate::store::timestamp_text(
             chrono::Utc::now() - chrono::Duration::minutes(REPEAT_WINDOW_MINUTES),

@@ -123,14 +123,14 @@ impl App {
         self.config().today()
     }
 
-    /// An amount in minor units as the API shows it: "1250.50".
-    pub fn money(&self, minor: i64) -> String {
-        self.currency().format(Money(minor))
+    /// An amount as the API shows it: "1250.50".
+    pub fn money(&self, amount: Money) -> String {
+        self.currency().format(amount)
     }
 
     /// An amount as people read it: "₹1,250.50".
-    pub fn display_money(&self, minor: i64) -> String {
-        self.currency().display(Money(minor))
+    pub fn display_money(&self, amount: Money) -> String {
+        self.currency().display(amount)
     }
 
     /// Refuses `actor` unless the permission table grants `action`.

@@ -32,14 +32,14 @@ pub struct Customer {
     pub address: Option<String>,
     pub category: Option<String>,
     pub notes: Option<String>,
-    pub credit_limit: Option<i64>,
+    pub credit_limit: Option<Money>,
     pub status: CustomerStatus,
-    pub balance: i64,
-    pub total_dues: i64,
-    pub total_paid: i64,
+    pub balance: Money,
+    pub total_dues: Money,
+    pub total_paid: Money,
     pub next_due_date: Option<NaiveDate>,
     /// Unpaid amount of dues whose due date has passed, as of today.
-    pub overdue: i64,
+    pub overdue: Money,
     /// Days since the oldest unpaid due date that has passed.
     pub days_overdue: i64,
     /// No scheduled reminders while set.
@@ -64,13 +64,13 @@ impl Customer {
             address: row.opt_text("address")?,
             category: row.opt_text("category")?,
             notes: row.opt_text("notes")?,
-            credit_limit: row.opt_i64("credit_limit")?,
+            credit_limit: row.opt_money("credit_limit")?,
             status: row.parsed("status", CustomerStatus::parse)?,
-            balance: row.i64("balance")?,
-            total_dues: row.i64("total_dues")?,
-            total_paid: row.i64("total_paid")?,
+            balance: row.money("balance")?,
+            total_dues: row.money("total_dues")?,
+            total_paid: row.money("total_paid")?,
             next_due_date: row.opt_date("next_due_date")?,
-            overdue: 0,
+            overdue: Money::ZERO,
             days_overdue: 0,
             reminders_paused: row.i64("reminders_paused")? != 0,
             has_password: row.opt_text("password_hash")?.is_some(),
@@ -175,7 +175,7 @@ async fn add_overdue(
     for row in rows {
         found.insert(
             row.i64("customer_id")?,
-            (row.i64("overdue")?, row.opt_date("oldest")?),
+            (row.money("overdue")?, row.opt_date("oldest")?),
         );
     }
     for c in customers.iter_mut() {
@@ -518,7 +518,7 @@ impl Store {
             after.notes = notes;
         }
         if let Some(limit) = patch.credit_limit {
-            after.credit_limit = limit.map(Money::minor);
+            after.credit_limit = limit;
         }
         if let Some(paused) = patch.reminders_paused {
             after.reminders_paused = paused;
@@ -632,11 +632,11 @@ impl Store {
                 format!("customer {id} is already deleted"),
             ));
         }
-        if before.balance != 0 {
+        if !before.balance.is_zero() {
             if !force {
                 return Err(StoreError::Refused(Refusal::BalanceOpen {
                     customer_id: id,
-                    balance: Money(before.balance),
+                    balance: before.balance,
                 }));
             }
             if reason.is_none() {

@@ -5,7 +5,6 @@
 use super::customers::Customer;
 use super::{Refusal, Store, StoreError, StoreResult};
 use crate::args;
-use crate::domain::money::Money;
 use chrono::NaiveDate;
 
 impl Store {
@@ -20,14 +19,14 @@ impl Store {
         today: NaiveDate,
     ) -> StoreResult<Customer> {
         let customer = self.customer(customer_id, today).await?;
-        if customer.balance > 0 {
+        if customer.balance.is_positive() {
             return Err(StoreError::Refused(Refusal::OwnBalanceOpen {
-                balance: Money(customer.balance),
+                balance: customer.balance,
             }));
         }
-        if customer.balance < 0 {
+        if customer.balance.is_negative() {
             return Err(StoreError::Refused(Refusal::OwnCreditHeld {
-                credit: Money(-customer.balance),
+                credit: -customer.balance,
             }));
         }
         let mut tx = self.db.read().await?;

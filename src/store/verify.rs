@@ -119,7 +119,7 @@ impl Store {
                 }
                 DueStatus::Void
             } else {
-                DueStatus::of(amount, paid)
+                DueStatus::of(Money(amount), Money(paid))
             };
             if status != Some(expected) {
                 report.problems.push(format!(

@@ -6,8 +6,9 @@ use crate::domain::money::Money;
 use chrono::NaiveDate;
 use std::collections::HashMap;
 
-pub fn money(state: &App, minor: i64) -> String {
-    state.config().currency.display(Money(minor))
+/// An amount as people read it: "₹1,250.50".
+pub fn money(state: &App, amount: Money) -> String {
+    state.config().currency.display(amount)
 }
 
 /// "5 Jan 2026"

@@ -9,6 +9,7 @@ use super::commands::NewPayment;
 use super::records::{Payment, load_payment};
 use crate::args;
 use crate::domain::ledger::{self, PaymentStatus};
+use crate::domain::money::Money;
 use crate::domain::notifications::EmailKind;
 use crate::store::activity::{self, Change};
 use crate::store::db::Tx;
@@ -32,7 +33,7 @@ impl Store {
         {
             return Ok((payment, true));
         }
-        let amount = new.amount.minor();
+        let amount = new.amount;
         ledger::check_reported_payment(customer.balance, amount)?;
         let row = tx
             .fetch_one(
@@ -99,7 +100,7 @@ impl Store {
         .await?;
         write_allocation(tx, payment_id, &plan).await?;
         let slices = plan.slices;
-        let balance = move_balance(tx, customer_id, 0, pending.amount).await?;
+        let balance = move_balance(tx, customer_id, Money::ZERO, pending.amount).await?;
         let payment = load_payment(tx, payment_id).await?;
         activity::record(
             tx,

@@ -4,6 +4,7 @@
 use super::records::{Due, Payment};
 use crate::args;
 use crate::domain::ledger::{StatementLineKind, StatementMovement, running_balances};
+use crate::domain::money::Money;
 use crate::store::{Store, StoreResult, customers};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -18,16 +19,16 @@ pub struct StatementLine {
     pub payment_id: Option<i64>,
     pub description: String,
     /// Positive raises the balance, negative lowers it.
-    pub delta: i64,
-    pub balance: i64,
+    pub delta: Money,
+    pub balance: Money,
 }
 
 pub struct Statement {
     pub customer: customers::Customer,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
-    pub opening_balance: i64,
-    pub closing_balance: i64,
+    pub opening_balance: Money,
+    pub closing_balance: Money,
     pub lines: Vec<StatementLine>,
 }
 
@@ -122,8 +123,8 @@ impl Store {
                 ));
             }
         }
-        let all = running_balances(0, movements);
-        let mut opening_balance = 0;
+        let all = running_balances(Money::ZERO, movements);
+        let mut opening_balance = Money::ZERO;
         let mut lines = Vec::new();
         for (m, (kind, due_id, payment_id, description), balance) in all {
             if from.is_some_and(|f| m.date < f) {
