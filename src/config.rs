@@ -551,6 +551,22 @@ impl Config {
         Config::from_raw(&raw)
     }
 
+    /// This configuration (the environment's) with the settings saved in
+    /// the database laid over it. A saved value that no longer passes the
+    /// checks is skipped with a warning rather than stopping the service.
+    pub fn with_saved(&self, saved: &[(String, String)]) -> Config {
+        let mut config = self.clone();
+        for pair in saved {
+            match config.with_settings(std::slice::from_ref(pair)) {
+                Ok(next) => config = next,
+                Err(e) => {
+                    tracing::warn!(setting = %pair.0, error = %e, "a saved setting is not valid; using the environment's value")
+                }
+            }
+        }
+        config
+    }
+
     /// The value of an editable setting as it is now, for the Settings form.
     pub fn setting(&self, key: &str) -> String {
         match key {

@@ -59,7 +59,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
-            let store = open_store(&config).await?;
+            let (store, _) = open_store(&config).await?;
             store.db.close().await;
             println!("the database schema is up to date");
             Ok(ExitCode::SUCCESS)
@@ -67,8 +67,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Remind { dry_run, date } => remind(config, dry_run, date).await,
         Command::Admin { action } => admin(config, action).await,
         Command::Verify => {
-            let store = open_store(&config).await?;
-            let report = store.verify().await?;
+            let (store, live) = open_store(&config).await?;
+            let report = store.verify(live.get().currency).await?;
             store.db.close().await;
             println!(
                 "checked {} customers, {} dues, {} payments and {} activity-log entries",
@@ -155,11 +155,11 @@ async fn remind(config: Config, dry_run: bool, date: Option<String>) -> anyhow::
         },
         None => config.today(),
     };
-    let store = open_store(&config).await?;
+    let (store, live) = open_store(&config).await?;
     // Settings saved on the Settings page count here too.
-    let config = store.settings();
+    let config = live.get();
     let plan = store.reminder_plan(day, config.reminder_policy).await?;
-    let money = |m: i64| config.currency.display(duetrack::domain::money::Money(m));
+    let money = |m: duetrack::domain::money::Money| config.currency.display(m);
     if dry_run {
         println!("Dry run for {day}: nothing is sent or recorded.");
     }
@@ -224,7 +224,7 @@ async fn remind(config: Config, dry_run: bool, date: Option<String>) -> anyhow::
 async fn admin(config: Config, action: AdminAction) -> anyhow::Result<ExitCode> {
     use duetrack::domain::access::{self, Role};
     use duetrack::store::staff::{NewStaff, StaffPatch};
-    let store = open_store(&config).await?;
+    let (store, _) = open_store(&config).await?;
     let choose = |given: Option<String>, username: &str| -> Result<(String, bool), String> {
         match given {
             Some(p) => access::check_new_password(&p, username)

@@ -3,9 +3,10 @@
 //! lets one node of many run it; a record per day makes it run once; after
 //! downtime only the latest missed day is run, never a backlog.
 
-use crate::config::Config;
+use crate::config::{Config, LiveConfig};
 use crate::store::Store;
 use chrono::NaiveDate;
+use std::sync::Arc;
 use std::time::Duration;
 
 const LEASE: &str = "daily-run";
@@ -67,8 +68,8 @@ fn due_day(config: &Config, now: chrono::DateTime<chrono::Utc>) -> (NaiveDate, b
     }
 }
 
-async fn tick(store: &Store, holder: &str) -> anyhow::Result<()> {
-    let config = store.settings();
+async fn tick(store: &Store, live: &LiveConfig, holder: &str) -> anyhow::Result<()> {
+    let config = live.get();
     let config = config.as_ref();
     let (day, catching_up) = due_day(config, chrono::Utc::now());
     let (done, any_run_ever) = store.daily_run_status(day).await?;
@@ -92,13 +93,13 @@ async fn tick(store: &Store, holder: &str) -> anyhow::Result<()> {
     result
 }
 
-/// The scheduler inside `duetrack serve`.
-pub async fn run(store: Store) {
+/// The scheduler inside `duetrack serve`, following the settings in `live`.
+pub async fn run(store: Store, live: Arc<LiveConfig>) {
     let holder = node_id();
     let mut every = tokio::time::interval(Duration::from_secs(20));
     loop {
         every.tick().await;
-        if let Err(e) = tick(&store, &holder).await {
+        if let Err(e) = tick(&store, &live, &holder).await {
             tracing::warn!(error = %e, "the daily run failed; it will be tried again");
         }
     }

@@ -2,7 +2,7 @@
 //! the owner on first start, bind the listener (port 0 in tests) and serve
 //! until a shutdown signal, finishing requests in flight.
 
-use crate::app::App;
+use crate::app::{App, apply_saved_settings};
 use crate::config::{Config, LiveConfig};
 use crate::notify::delivery::Mailer;
 use crate::notify::letters::ShopLetters;
@@ -20,11 +20,14 @@ pub struct Application {
     router: axum::Router,
     store: Store,
     config: Arc<Config>,
+    live: Arc<LiveConfig>,
     mailer: Mailer,
 }
 
-/// Opens the database named by the configuration and brings its schema up to date.
-pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+/// Opens the database named by the configuration and brings its schema up
+/// to date. Returns the store and the configuration in force: `config`
+/// with the settings saved in the database laid over it.
+pub async fn open_store(config: &Config) -> anyhow::Result<(Store, Arc<LiveConfig>)> {
     let db = Db::connect(config)
         .await
         .map_err(|e| match &config.database {
@@ -37,14 +40,14 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
         })?;
     db.migrate().await?;
     let live = Arc::new(LiveConfig::new(config.clone()));
-    let store = Store::new(db, live.clone(), Arc::new(ShopLetters::new(live)));
-    store.apply_saved_settings(config).await?;
-    Ok(store)
+    let store = Store::new(db, Arc::new(ShopLetters::new(live.clone())));
+    apply_saved_settings(&store, config, &live).await?;
+    Ok((store, live))
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let store = open_store(&config).await?;
+        let (store, live) = open_store(&config).await?;
         if let Some(password) = store
             .ensure_owner(
                 &config.admin_user,
@@ -64,12 +67,13 @@ impl Application {
         })?;
         let mailer = Mailer::from_config(&config)?;
         let config = Arc::new(config);
-        let app = App::new(store.clone(), config.clone());
+        let app = App::new(store.clone(), config.clone(), live.clone());
         Ok(Self {
             listener,
             router: crate::routes::router(app),
             store,
             config,
+            live,
             mailer,
         })
     }
@@ -87,11 +91,18 @@ impl Application {
     ) -> anyhow::Result<()> {
         let mut background = vec![
             tokio::spawn(housekeeping(self.store.clone())),
-            tokio::spawn(follow_settings(self.store.clone(), self.config.clone())),
+            tokio::spawn(follow_settings(
+                self.store.clone(),
+                self.config.clone(),
+                self.live.clone(),
+            )),
             tokio::spawn(self.mailer.run(self.store.clone())),
         ];
         if self.config.scheduler_enabled {
-            background.push(tokio::spawn(scheduler::run(self.store.clone())));
+            background.push(tokio::spawn(scheduler::run(
+                self.store.clone(),
+                self.live.clone(),
+            )));
         } else {
             tracing::info!(
                 "the daily scheduler is off (DUETRACK_SCHEDULER=off); run `duetrack remind` instead"
@@ -123,12 +134,12 @@ async fn housekeeping(store: Store) {
 }
 
 /// Picks up settings another node saved, twice a minute.
-async fn follow_settings(store: Store, base: Arc<Config>) {
+async fn follow_settings(store: Store, base: Arc<Config>, live: Arc<LiveConfig>) {
     let mut tick = tokio::time::interval(Duration::from_secs(30));
     tick.tick().await;
     loop {
         tick.tick().await;
-        if let Err(e) = store.apply_saved_settings(&base).await {
+        if let Err(e) = apply_saved_settings(&store, &base, &live).await {
             tracing::warn!(error = %e, "could not read the saved settings; keeping the current ones");
         }
     }

@@ -111,7 +111,7 @@ impl App {
     ) -> AppResult<(Vec<Customer>, i64, Paging)> {
         self.authorize(actor, Action::ViewCustomers)?;
         let (query, paging) = filter.parse(default_per_page)?;
-        let (items, total) = self.store.list_customers(&query).await?;
+        let (items, total) = self.store.list_customers(&query, self.today()).await?;
         Ok((items, total, paging))
     }
 
@@ -126,12 +126,12 @@ impl App {
         let (mut query, _) = filter.parse(DEFAULT_PER_PAGE)?;
         query.limit = cap;
         query.offset = 0;
-        Ok(self.store.list_customers(&query).await?.0)
+        Ok(self.store.list_customers(&query, self.today()).await?.0)
     }
 
     pub async fn customer(&self, actor: &Actor, id: i64) -> AppResult<Customer> {
         self.authorize(actor, Action::ViewCustomers)?;
-        Ok(self.store.customer(id).await?)
+        Ok(self.store.customer(id, self.today()).await?)
     }
 
     /// Edits a customer. Changing details needs [`Action::EditCustomer`];
@@ -151,7 +151,7 @@ impl App {
         let patch = edit.parse(self.currency())?;
         Ok(self
             .store
-            .update_customer(&actor.label(), id, patch)
+            .update_customer(&actor.label(), id, patch, self.today())
             .await?)
     }
 
@@ -169,7 +169,7 @@ impl App {
         };
         Ok(self
             .store
-            .update_customer(&actor.label(), id, patch)
+            .update_customer(&actor.label(), id, patch, self.today())
             .await?)
     }
 
@@ -188,15 +188,18 @@ impl App {
                 .map_err(|e| AppError::invalid("reason", e.0))?,
             None => None,
         };
-        Ok(self
-            .store
-            .delete_customer(&actor.label(), id, force, reason)
-            .await?)
+        self.store
+            .delete_customer(&actor.label(), id, force, reason, self.today())
+            .await
+            .map_err(|e| self.refused(e))
     }
 
     pub async fn restore_customer(&self, actor: &Actor, id: i64) -> AppResult<Customer> {
         self.authorize(actor, Action::RestoreCustomer)?;
-        Ok(self.store.restore_customer(&actor.label(), id).await?)
+        Ok(self
+            .store
+            .restore_customer(&actor.label(), id, self.today())
+            .await?)
     }
 
     /// Emails the customer a one-time link to choose a new password;
@@ -208,7 +211,7 @@ impl App {
         client: &Client,
     ) -> AppResult<Customer> {
         self.authorize(actor, Action::ResetCredentials)?;
-        let customer = self.store.customer(id).await?;
+        let customer = self.store.customer(id, self.today()).await?;
         if let Err(seconds) = self
             .store
             .allow_reset_request(&customer.username, client)
@@ -216,7 +219,10 @@ impl App {
         {
             return Err(AppError::Throttled(seconds));
         }
-        Ok(self.store.reset_credentials(&actor.label(), id).await?)
+        Ok(self
+            .store
+            .reset_credentials(&actor.label(), id, self.today())
+            .await?)
     }
 }
 

@@ -2,7 +2,9 @@
 //! the API to a problem document, the web pages to an error page or to
 //! messages next to the form's fields.
 
-use crate::store::StoreError;
+use crate::domain::ledger::LedgerRefusal;
+use crate::domain::money::Currency;
+use crate::store::{Refusal, StoreError};
 
 /// One field that could not be read, and why ("must be a positive amount").
 /// Faces put the field's name or label in front of the detail.
@@ -98,6 +100,74 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// A store error in the application's terms, a refusal worded with its
+    /// amounts in `currency`: the words both faces show.
+    pub fn from_store(error: StoreError, currency: &Currency) -> Self {
+        match error {
+            StoreError::Refused(refusal) => worded(refusal, currency),
+            other => other.into(),
+        }
+    }
+}
+
+/// A refusal of the store in words a person can act on; the codes and
+/// fields are the ones callers rely on.
+fn worded(refusal: Refusal, currency: &Currency) -> AppError {
+    let conflict = |code, field, message| AppError::Conflict {
+        code,
+        message,
+        field,
+    };
+    let rejected = |code, message| AppError::Rejected {
+        code,
+        message,
+        field: Some("amount"),
+    };
+    match refusal {
+        Refusal::Ledger(ledger) => {
+            let message = ledger.explain(currency);
+            match ledger {
+                LedgerRefusal::TooLarge => rejected("amount_too_large", message),
+                LedgerRefusal::Overpayment { .. } => rejected("overpayment", message),
+                LedgerRefusal::MoreThanBalance { .. } => rejected("more_than_balance", message),
+                LedgerRefusal::OverCreditLimit { .. } => {
+                    conflict("credit_limit", Some("amount"), message)
+                }
+            }
+        }
+        Refusal::BalanceOpen {
+            customer_id,
+            balance,
+        } => conflict(
+            "balance_open",
+            None,
+            format!(
+                "customer {customer_id} has a balance of {}; settle it first, or delete with ?force=true and a reason",
+                currency.format(balance)
+            ),
+        ),
+        Refusal::OwnBalanceOpen { balance } => conflict(
+            "balance_open",
+            None,
+            format!(
+                "your balance is {}; an account can be closed once everything is paid",
+                currency.format(balance)
+            ),
+        ),
+        Refusal::OwnCreditHeld { credit } => conflict(
+            "credit_held",
+            None,
+            format!(
+                "the shop holds {} of yours in credit; ask the shop to settle it before closing the account",
+                currency.format(credit)
+            ),
+        ),
+    }
+}
+
+/// Store errors that need no wording. A refusal must go through
+/// [`AppError::from_store`]; one that arrives here is a bug, logged as such.
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         match error {
@@ -122,6 +192,10 @@ impl From<StoreError> for AppError {
             },
             StoreError::Forbidden(message) => AppError::Forbidden(message),
             StoreError::Throttled(seconds) => AppError::Throttled(seconds),
+            StoreError::Refused(refusal) => {
+                tracing::error!(?refusal, "a refusal reached the application unworded");
+                AppError::Internal
+            }
             StoreError::Db(e) => {
                 if matches!(e, sqlx::Error::PoolTimedOut) {
                     tracing::warn!(error = %e, "database busy");

@@ -6,6 +6,7 @@ use super::input::{DueInput, PaymentInput};
 use super::{Action, Actor, App, AppError, AppResult, Due, Payment, Statement};
 use crate::domain::fields::PaymentMethod;
 use crate::domain::ledger::{DueStatus, PaymentStatus};
+use crate::domain::money::Money;
 use crate::store::ledger::{IdempotencyKey, LedgerCommand, LedgerOutcome, NewDue, NewPayment};
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
@@ -69,7 +70,6 @@ impl App {
         self.authorize(actor, Action::AddDue)?;
         let d = input.parse(self.currency(), self.today())?;
         let outcome = self
-            .store
             .apply(
                 &actor.label(),
                 LedgerCommand::AddDue(NewDue {
@@ -135,9 +135,7 @@ impl App {
         };
         if input.check_repeat
             && !key_known
-            && let Some(earlier) = self
-                .recent_same_payment(customer_id, p.amount.minor())
-                .await?
+            && let Some(earlier) = self.recent_same_payment(customer_id, p.amount).await?
         {
             return Ok(PaymentRecorded::HeldBack(RepeatedPayment { earlier }));
         }
@@ -155,7 +153,7 @@ impl App {
         } else {
             LedgerCommand::RecordPayment(new)
         };
-        let (payment, replayed) = payment_of(self.store.apply(&label, command).await?)?;
+        let (payment, replayed) = payment_of(self.apply(&label, command).await?)?;
         Ok(PaymentRecorded::Recorded { payment, replayed })
     }
 
@@ -164,7 +162,7 @@ impl App {
     async fn recent_same_payment(
         &self,
         customer_id: i64,
-        amount: i64,
+        amount: Money,
     ) -> AppResult<Option<Payment>> {
         let since = crate::store::timestamp_text(
             chrono::Utc::now() - chrono::Duration::minutes(REPEAT_WINDOW_MINUTES),
@@ -184,7 +182,6 @@ impl App {
     ) -> AppResult<Payment> {
         self.authorize(actor, Action::ReviewPayments)?;
         let outcome = self
-            .store
             .apply(
                 &actor.label(),
                 LedgerCommand::ConfirmPayment {
@@ -206,7 +203,6 @@ impl App {
         self.authorize(actor, Action::ReviewPayments)?;
         let reason = super::input::reason(reason)?;
         let outcome = self
-            .store
             .apply(
                 &actor.label(),
                 LedgerCommand::RejectPayment { payment_id, reason },
@@ -215,12 +211,19 @@ impl App {
         Ok(payment_of(outcome)?.0)
     }
 
+    /// Hands a change of the ledger to the store; its refusals come back worded.
+    async fn apply(&self, actor_label: &str, command: LedgerCommand) -> AppResult<LedgerOutcome> {
+        self.store
+            .apply(actor_label, command)
+            .await
+            .map_err(|e| self.refused(e))
+    }
+
     /// Voids a due; payments are allocated again.
     pub async fn void_due(&self, actor: &Actor, due_id: i64, reason: &str) -> AppResult<Due> {
         self.authorize(actor, Action::VoidEntry)?;
         let reason = super::input::reason(reason)?;
         match self
-            .store
             .apply(&actor.label(), LedgerCommand::VoidDue { due_id, reason })
             .await?
         {
@@ -239,7 +242,6 @@ impl App {
         self.authorize(actor, Action::VoidEntry)?;
         let reason = super::input::reason(reason)?;
         let outcome = self
-            .store
             .apply(
                 &actor.label(),
                 LedgerCommand::VoidPayment { payment_id, reason },
@@ -305,7 +307,10 @@ impl App {
         to: Option<NaiveDate>,
     ) -> AppResult<Statement> {
         self.authorize(actor, Action::ViewCustomers)?;
-        Ok(self.store.statement(customer_id, from, to).await?)
+        Ok(self
+            .store
+            .statement(customer_id, from, to, self.config().timezone)
+            .await?)
     }
 }
 

@@ -35,7 +35,7 @@ impl App {
         f.finish(Some(()))?;
         Ok(self
             .store
-            .queue_manual(&actor.label(), audience, subject, body)
+            .queue_manual(&actor.label(), audience, subject, body, self.today())
             .await?)
     }
 }

@@ -33,10 +33,11 @@ pub use customers::{CustomerFilter, parse_flag};
 pub use error::{AppError, AppResult, FieldProblem};
 pub use ledger::{PaymentRecorded, RepeatedPayment};
 pub use logs::time_bound;
+pub use settings::apply_saved_settings;
 
-use crate::config::Config;
+use crate::config::{Config, LiveConfig};
 use crate::domain::money::{Currency, Money};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -44,12 +45,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub type Actor = Principal;
 
 /// The application: the store, the configuration the service started with,
-/// and this node's response counters. Cheap to clone; every request holds one.
+/// the configuration in force now, and this node's response counters.
+/// Cheap to clone; every request holds one.
 #[derive(Clone)]
 pub struct App {
     store: Store,
     /// The configuration the service started with, before saved settings.
     pub base: Arc<Config>,
+    /// The configuration in force, saved settings included; shared with the
+    /// scheduler, the letters and the settings follower.
+    live: Arc<LiveConfig>,
     /// This node's response counters, for `/metrics`.
     pub counters: Arc<Counters>,
 }
@@ -89,17 +94,25 @@ pub fn may(actor: &Actor, action: Action) -> bool {
 }
 
 impl App {
-    pub fn new(store: Store, base: Arc<Config>) -> Self {
+    pub fn new(store: Store, base: Arc<Config>, live: Arc<LiveConfig>) -> Self {
         Self {
             store,
             base,
+            live,
             counters: Arc::default(),
         }
     }
 
-    /// The configuration as it stands now, saved settings included.
+    /// The configuration as it stands now, saved settings included: the one
+    /// place the running configuration is read from.
     pub fn config(&self) -> Arc<Config> {
-        self.store.settings()
+        self.live.get()
+    }
+
+    /// A store error in the application's terms, refusals worded in the
+    /// shop's currency.
+    fn refused(&self, error: StoreError) -> AppError {
+        AppError::from_store(error, &self.currency())
     }
 
     pub fn currency(&self) -> Currency {
@@ -110,14 +123,14 @@ impl App {
         self.config().today()
     }
 
-    /// An amount in minor units as the API shows it: "1250.50".
-    pub fn money(&self, minor: i64) -> String {
-        self.currency().format(Money(minor))
+    /// An amount as the API shows it: "1250.50".
+    pub fn money(&self, amount: Money) -> String {
+        self.currency().format(amount)
     }
 
     /// An amount as people read it: "₹1,250.50".
-    pub fn display_money(&self, minor: i64) -> String {
-        self.currency().display(Money(minor))
+    pub fn display_money(&self, amount: Money) -> String {
+        self.currency().display(amount)
     }
 
     /// Refuses `actor` unless the permission table grants `action`.

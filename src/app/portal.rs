@@ -27,7 +27,7 @@ impl OwnAccount {
 impl App {
     pub async fn own_account_view(&self, actor: &Actor) -> AppResult<OwnAccount> {
         let id = self.own_account(actor, Action::ViewOwnAccount)?;
-        let customer = self.store.customer(id).await?;
+        let customer = self.store.customer(id, self.today()).await?;
         let open_dues = self
             .store
             .customer_dues(id)
@@ -69,7 +69,10 @@ impl App {
         to: Option<NaiveDate>,
     ) -> AppResult<Statement> {
         let id = self.own_account(actor, Action::ViewOwnAccount)?;
-        Ok(self.store.statement(id, from, to).await?)
+        Ok(self
+            .store
+            .statement(id, from, to, self.config().timezone)
+            .await?)
     }
 
     /// Changes the caller's phone number or email; blank clears it.
@@ -90,13 +93,16 @@ impl App {
         }))?;
         Ok(self
             .store
-            .update_customer(&actor.label(), id, patch)
+            .update_customer(&actor.label(), id, patch, self.today())
             .await?)
     }
 
     /// Closes the caller's account, only when nothing is owed or waiting.
     pub async fn close_own_account(&self, actor: &Actor) -> AppResult<Customer> {
         let id = self.own_account(actor, Action::CloseOwnAccount)?;
-        Ok(self.store.close_own_account(&actor.label(), id).await?)
+        self.store
+            .close_own_account(&actor.label(), id, self.today())
+            .await
+            .map_err(|e| self.refused(e))
     }
 }

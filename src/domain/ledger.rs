@@ -28,8 +28,8 @@ impl DueStatus {
         DueStatus::Void,
     ];
 
-    pub fn of(amount: i64, paid: i64) -> Self {
-        if paid <= 0 {
+    pub fn of(amount: Money, paid: Money) -> Self {
+        if !paid.is_positive() {
             DueStatus::Open
         } else if paid < amount {
             DueStatus::Partial
@@ -215,25 +215,25 @@ pub enum LedgerRefusal {
     /// The balance would go beyond what can be recorded.
     TooLarge,
     /// A payment larger than the balance, without "advance".
-    Overpayment { amount: i64, owed: i64 },
+    Overpayment { amount: Money, owed: Money },
     /// A customer reported paying more than they owe.
-    MoreThanBalance { amount: i64, owed: i64 },
+    MoreThanBalance { amount: Money, owed: Money },
     /// A due that takes the balance past the credit limit, without "over limit".
-    OverCreditLimit { balance_after: i64, limit: i64 },
+    OverCreditLimit { balance_after: Money, limit: Money },
 }
 
 impl LedgerRefusal {
     /// The refusal in words a person can act on, amounts in `currency`.
     pub fn explain(&self, currency: &Currency) -> String {
-        let money = |minor: i64| currency.format(Money(minor));
+        let money = |amount: Money| currency.format(amount);
         match *self {
             LedgerRefusal::TooLarge => {
                 "this amount would take the balance beyond what can be recorded".to_string()
             }
-            LedgerRefusal::Overpayment { owed: 0, .. } => {
-                "nothing is owed; send \"advance\": true to record this payment as credit"
-                    .to_string()
-            }
+            LedgerRefusal::Overpayment {
+                owed: Money::ZERO, ..
+            } => "nothing is owed; send \"advance\": true to record this payment as credit"
+                .to_string(),
             LedgerRefusal::Overpayment { amount, owed } => format!(
                 "the payment of {} is more than the balance of {}; pay at most the balance, or send \"advance\": true to keep the excess as credit",
                 money(amount),
@@ -259,11 +259,11 @@ impl LedgerRefusal {
 /// The balance after a new due of `amount`, or why it may not be recorded:
 /// it must stay recordable, and within the credit limit unless `over_limit`.
 pub fn check_due(
-    balance: i64,
-    amount: i64,
-    credit_limit: Option<i64>,
+    balance: Money,
+    amount: Money,
+    credit_limit: Option<Money>,
     over_limit: bool,
-) -> Result<i64, LedgerRefusal> {
+) -> Result<Money, LedgerRefusal> {
     let balance_after = balance.checked_add(amount).ok_or(LedgerRefusal::TooLarge)?;
     match credit_limit {
         Some(limit) if balance_after > limit && !over_limit => {
@@ -278,11 +278,11 @@ pub fn check_due(
 
 /// The balance after a payment of `amount` is recorded, or why it may not
 /// be: more than the balance needs `advance` (the excess is kept as credit).
-pub fn check_payment(balance: i64, amount: i64, advance: bool) -> Result<i64, LedgerRefusal> {
+pub fn check_payment(balance: Money, amount: Money, advance: bool) -> Result<Money, LedgerRefusal> {
     if !advance && amount > balance {
         return Err(LedgerRefusal::Overpayment {
             amount,
-            owed: balance.max(0),
+            owed: balance.max(Money::ZERO),
         });
     }
     balance.checked_sub(amount).ok_or(LedgerRefusal::TooLarge)
@@ -290,11 +290,11 @@ pub fn check_payment(balance: i64, amount: i64, advance: bool) -> Result<i64, Le
 
 /// A customer may report paying at most what they owe; staff decide on
 /// anything more when they confirm it.
-pub fn check_reported_payment(balance: i64, amount: i64) -> Result<(), LedgerRefusal> {
+pub fn check_reported_payment(balance: Money, amount: Money) -> Result<(), LedgerRefusal> {
     if amount > balance {
         return Err(LedgerRefusal::MoreThanBalance {
             amount,
-            owed: balance.max(0),
+            owed: balance.max(Money::ZERO),
         });
     }
     Ok(())
@@ -302,7 +302,7 @@ pub fn check_reported_payment(balance: i64, amount: i64) -> Result<(), LedgerRef
 
 /// The balance after a payment of `amount` is voided (it rises again), or
 /// `TooLarge` when that cannot be recorded.
-pub fn check_payment_void(balance: i64, amount: i64) -> Result<i64, LedgerRefusal> {
+pub fn check_payment_void(balance: Money, amount: Money) -> Result<Money, LedgerRefusal> {
     balance.checked_add(amount).ok_or(LedgerRefusal::TooLarge)
 }
 
@@ -395,15 +395,15 @@ pub struct StatementMovement {
     /// Stable order among entries of the same date.
     pub sequence: (String, i64),
     /// Positive raises what the customer owes; negative lowers it.
-    pub delta: i64,
+    pub delta: Money,
 }
 
 /// Orders movements and returns, for each, the balance after it, starting
 /// from `opening`.
 pub fn running_balances<T>(
-    opening: i64,
+    opening: Money,
     mut lines: Vec<(StatementMovement, T)>,
-) -> Vec<(StatementMovement, T, i64)> {
+) -> Vec<(StatementMovement, T, Money)> {
     lines.sort_by(|a, b| (a.0.date, &a.0.sequence).cmp(&(b.0.date, &b.0.sequence)));
     let mut balance = opening;
     lines
@@ -477,31 +477,31 @@ mod tests {
 
     #[test]
     fn a_payment_above_the_balance_needs_advance() {
-        assert_eq!(check_payment(500, 300, false), Ok(200));
-        assert_eq!(check_payment(500, 500, false), Ok(0));
-        let refusal = check_payment(500, 800, false).unwrap_err();
+        assert_eq!(check_payment(Money(500), Money(300), false), Ok(Money(200)));
+        assert_eq!(check_payment(Money(500), Money(500), false), Ok(Money(0)));
+        let refusal = check_payment(Money(500), Money(800), false).unwrap_err();
         assert_eq!(
             refusal,
             LedgerRefusal::Overpayment {
-                amount: 800,
-                owed: 500
+                amount: Money(800),
+                owed: Money(500)
             }
         );
         assert_eq!(
             refusal.explain(&inr()),
             "the payment of 8.00 is more than the balance of 5.00; pay at most the balance, or send \"advance\": true to keep the excess as credit"
         );
-        assert_eq!(check_payment(500, 800, true), Ok(-300));
+        assert_eq!(check_payment(Money(500), Money(800), true), Ok(Money(-300)));
     }
 
     #[test]
     fn paying_when_nothing_is_owed_says_so() {
-        let refusal = check_payment(-100, 50, false).unwrap_err();
+        let refusal = check_payment(Money(-100), Money(50), false).unwrap_err();
         assert_eq!(
             refusal,
             LedgerRefusal::Overpayment {
-                amount: 50,
-                owed: 0
+                amount: Money(50),
+                owed: Money(0)
             }
         );
         assert_eq!(
@@ -512,54 +512,63 @@ mod tests {
 
     #[test]
     fn a_due_past_the_credit_limit_needs_over_limit() {
-        assert_eq!(check_due(400, 100, Some(500), false), Ok(500));
-        assert_eq!(check_due(400, 100, None, false), Ok(500));
-        let refusal = check_due(400, 200, Some(500), false).unwrap_err();
+        assert_eq!(
+            check_due(Money(400), Money(100), Some(Money(500)), false),
+            Ok(Money(500))
+        );
+        assert_eq!(
+            check_due(Money(400), Money(100), None, false),
+            Ok(Money(500))
+        );
+        let refusal = check_due(Money(400), Money(200), Some(Money(500)), false).unwrap_err();
         assert_eq!(
             refusal,
             LedgerRefusal::OverCreditLimit {
-                balance_after: 600,
-                limit: 500
+                balance_after: Money(600),
+                limit: Money(500)
             }
         );
         assert_eq!(
             refusal.explain(&inr()),
             "this due would take the balance to 6.00, past the customer's credit limit of 5.00; send \"over_limit\": true to record it anyway"
         );
-        assert_eq!(check_due(400, 200, Some(500), true), Ok(600));
+        assert_eq!(
+            check_due(Money(400), Money(200), Some(Money(500)), true),
+            Ok(Money(600))
+        );
     }
 
     #[test]
     fn a_balance_that_cannot_be_recorded_is_refused() {
         assert_eq!(
-            check_due(i64::MAX, 1, None, false),
+            check_due(Money(i64::MAX), Money(1), None, false),
             Err(LedgerRefusal::TooLarge)
         );
         // Too large is decided before the credit limit.
         assert_eq!(
-            check_due(i64::MAX, 1, Some(0), false),
+            check_due(Money(i64::MAX), Money(1), Some(Money(0)), false),
             Err(LedgerRefusal::TooLarge)
         );
         assert_eq!(
-            check_payment(i64::MIN, 1, true),
+            check_payment(Money(i64::MIN), Money(1), true),
             Err(LedgerRefusal::TooLarge)
         );
         assert_eq!(
-            check_payment_void(i64::MAX, 1),
+            check_payment_void(Money(i64::MAX), Money(1)),
             Err(LedgerRefusal::TooLarge)
         );
-        assert_eq!(check_payment_void(100, 50), Ok(150));
+        assert_eq!(check_payment_void(Money(100), Money(50)), Ok(Money(150)));
     }
 
     #[test]
     fn a_customer_may_report_at_most_the_balance() {
-        assert_eq!(check_reported_payment(500, 500), Ok(()));
-        let refusal = check_reported_payment(-20, 10).unwrap_err();
+        assert_eq!(check_reported_payment(Money(500), Money(500)), Ok(()));
+        let refusal = check_reported_payment(Money(-20), Money(10)).unwrap_err();
         assert_eq!(
             refusal,
             LedgerRefusal::MoreThanBalance {
-                amount: 10,
-                owed: 0
+                amount: Money(10),
+                owed: Money(0)
             }
         );
         assert_eq!(
@@ -593,9 +602,9 @@ mod tests {
 
     #[test]
     fn due_status_follows_the_amount_paid() {
-        assert_eq!(DueStatus::of(100, 0), DueStatus::Open);
-        assert_eq!(DueStatus::of(100, 40), DueStatus::Partial);
-        assert_eq!(DueStatus::of(100, 100), DueStatus::Paid);
+        assert_eq!(DueStatus::of(Money(100), Money(0)), DueStatus::Open);
+        assert_eq!(DueStatus::of(Money(100), Money(40)), DueStatus::Partial);
+        assert_eq!(DueStatus::of(Money(100), Money(100)), DueStatus::Paid);
     }
 
     #[test]
@@ -657,14 +666,14 @@ mod tests {
                 StatementMovement {
                     date: day(d),
                     sequence: ("a".into(), seq),
-                    delta,
+                    delta: Money(delta),
                 },
                 (),
             )
         };
-        let lines = running_balances(0, vec![m(2, 2, -30), m(1, 1, 100), m(3, 3, 50)]);
-        let balances: Vec<i64> = lines.iter().map(|l| l.2).collect();
-        assert_eq!(balances, vec![100, 70, 120]);
+        let lines = running_balances(Money::ZERO, vec![m(2, 2, -30), m(1, 1, 100), m(3, 3, 50)]);
+        let balances: Vec<Money> = lines.iter().map(|l| l.2).collect();
+        assert_eq!(balances, vec![Money(100), Money(70), Money(120)]);
     }
 
     fn dues_strategy() -> impl Strategy<Value = Vec<DueLine>> {

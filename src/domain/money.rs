@@ -2,7 +2,10 @@
 //! (paise for INR, cents for USD, yen for JPY). Decimal strings exist only at
 //! the edges, parsed and formatted here with the currency's exponent.
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::iter::Sum;
+use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
 
 /// The largest amount one entry may carry, in major units. Far above any
 /// shop's real transaction, far below where sums of many entries could
@@ -197,8 +200,12 @@ fn group_indian(digits: &str) -> String {
     format!("{out},{tail}")
 }
 
-/// An amount in minor units of the configured currency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+/// An amount in minor units of the configured currency. Serialized as the
+/// bare integer of minor units, so records keep their stored JSON form.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
 pub struct Money(pub i64);
 
 impl Money {
@@ -206,6 +213,81 @@ impl Money {
 
     pub fn minor(self) -> i64 {
         self.0
+    }
+
+    /// `self + other`, or `None` where it would overflow.
+    pub fn checked_add(self, other: Money) -> Option<Money> {
+        self.0.checked_add(other.0).map(Money)
+    }
+
+    /// `self - other`, or `None` where it would overflow.
+    pub fn checked_sub(self, other: Money) -> Option<Money> {
+        self.0.checked_sub(other.0).map(Money)
+    }
+
+    pub fn is_positive(self) -> bool {
+        self.0 > 0
+    }
+
+    pub fn is_negative(self) -> bool {
+        self.0 < 0
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The amount without its sign: what is owed, or held in credit.
+    pub fn abs(self) -> Money {
+        Money(self.0.abs())
+    }
+}
+
+/// Sums of amounts already bounded by [`MAX_MAJOR_UNITS`]: overflow is out
+/// of reach, and is a bug (a panic in debug builds) as for `i64`. Where an
+/// amount comes from outside, use [`Money::checked_add`].
+impl Add for Money {
+    type Output = Money;
+    fn add(self, other: Money) -> Money {
+        Money(self.0 + other.0)
+    }
+}
+
+impl Sub for Money {
+    type Output = Money;
+    fn sub(self, other: Money) -> Money {
+        Money(self.0 - other.0)
+    }
+}
+
+impl AddAssign for Money {
+    fn add_assign(&mut self, other: Money) {
+        self.0 += other.0;
+    }
+}
+
+impl SubAssign for Money {
+    fn sub_assign(&mut self, other: Money) {
+        self.0 -= other.0;
+    }
+}
+
+impl Neg for Money {
+    type Output = Money;
+    fn neg(self) -> Money {
+        Money(-self.0)
+    }
+}
+
+impl Sum for Money {
+    fn sum<I: Iterator<Item = Money>>(amounts: I) -> Money {
+        amounts.fold(Money::ZERO, Add::add)
+    }
+}
+
+impl<'a> Sum<&'a Money> for Money {
+    fn sum<I: Iterator<Item = &'a Money>>(amounts: I) -> Money {
+        amounts.copied().sum()
     }
 }
 
@@ -322,6 +404,30 @@ mod tests {
         assert_eq!(usd.display(Money(123_450)), "$1,234.50");
         let jpy = Currency::parse("JPY").unwrap();
         assert_eq!(jpy.display(Money(1_500_000)), "¥1,500,000");
+    }
+
+    #[test]
+    fn amounts_add_and_compare_exactly() {
+        assert_eq!(Money(150) + Money(-50), Money(100));
+        assert_eq!(Money(150) - Money(200), Money(-50));
+        assert_eq!(-Money(5), Money(-5));
+        assert_eq!(
+            [Money(1), Money(2), Money(3)].iter().sum::<Money>(),
+            Money(6)
+        );
+        assert_eq!(Money(i64::MAX).checked_add(Money(1)), None);
+        assert_eq!(Money(i64::MIN).checked_sub(Money(1)), None);
+        assert_eq!(Money(7).checked_sub(Money(2)), Some(Money(5)));
+        assert!(Money(1).is_positive() && Money(-1).is_negative() && Money::ZERO.is_zero());
+        assert_eq!(Money(-250).abs(), Money(250));
+        assert_eq!(Money(3).max(Money(-3)), Money(3));
+        assert!(Money(-1) < Money::ZERO);
+    }
+
+    #[test]
+    fn amounts_serialize_as_bare_minor_units() {
+        assert_eq!(serde_json::to_string(&Money(125_050)).unwrap(), "125050");
+        assert_eq!(serde_json::from_str::<Money>("-5").unwrap(), Money(-5));
     }
 
     proptest! {

@@ -7,6 +7,7 @@ use super::extract::{ApiJson, Id, OptionalJson, Patch, RawAmount};
 use crate::app::App;
 use crate::app::input::{CustomerEdit, CustomerInput, DEFAULT_PER_PAGE};
 use crate::app::{Customer, CustomerFilter, parse_flag};
+use crate::domain::money::Money;
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -77,7 +78,7 @@ impl CustomerView {
             overdue: state.money(c.overdue),
             days_overdue: c.days_overdue,
             reminders_paused: c.reminders_paused,
-            credit: state.money((-c.balance).max(0)),
+            credit: state.money((-c.balance).max(Money::ZERO)),
             total_dues: state.money(c.total_dues),
             total_paid: state.money(c.total_paid),
             next_due_date: c.next_due_date.map(|d| d.to_string()),

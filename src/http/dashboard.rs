@@ -4,6 +4,7 @@ use super::auth::Caller;
 use super::error::{ApiResult, Problem};
 use crate::app::App;
 use crate::app::{ActivityEntry, Dashboard, Period, StatusCounts};
+use crate::domain::money::Money;
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
@@ -64,7 +65,7 @@ pub struct DashboardView {
 
 impl DashboardView {
     pub fn new(state: &App, d: Dashboard) -> Self {
-        let m = |v: i64| state.money(v);
+        let m = |v: Money| state.money(v);
         let periods = |v: Vec<Period>| {
             v.into_iter()
                 .map(|p| AmountByPeriod {

@@ -8,6 +8,7 @@ use super::extract::{ApiJson, Id, RawAmount};
 use crate::app::App;
 use crate::app::input::{DueInput, PaymentInput, date_range};
 use crate::app::{Due, Payment, PaymentRecorded, Statement};
+use crate::domain::money::Money;
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -58,7 +59,11 @@ pub struct DueView {
 
 impl DueView {
     pub fn new(state: &App, d: Due) -> Self {
-        let outstanding = if d.is_void() { 0 } else { d.amount - d.paid };
+        let outstanding = if d.is_void() {
+            Money::ZERO
+        } else {
+            d.amount - d.paid
+        };
         Self {
             id: d.id,
             customer_id: d.customer_id,
@@ -463,8 +468,8 @@ pub(super) fn statement_view(state: &App, s: Statement) -> StatementView {
             due_id: l.due_id,
             payment_id: l.payment_id,
             description: l.description,
-            debit: (l.delta > 0).then(|| state.money(l.delta)),
-            credit: (l.delta < 0).then(|| state.money(-l.delta)),
+            debit: l.delta.is_positive().then(|| state.money(l.delta)),
+            credit: l.delta.is_negative().then(|| state.money(-l.delta)),
             balance: state.money(l.balance),
         })
         .collect();

@@ -12,6 +12,7 @@ use super::ledger::{
 use crate::app::App;
 use crate::app::input::PaymentInput;
 use crate::app::portal::OwnAccount;
+use crate::domain::money::Money;
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -70,7 +71,7 @@ fn my_account(state: &App, account: OwnAccount) -> MyAccount {
         balance: state.money(c.balance),
         overdue: state.money(c.overdue),
         days_overdue: c.days_overdue,
-        credit: state.money((-c.balance).max(0)),
+        credit: state.money((-c.balance).max(Money::ZERO)),
         next_due_date: c.next_due_date.map(|d| d.to_string()),
         currency: state.config().currency.code(),
         open_dues: account

@@ -26,8 +26,9 @@ pub struct MailContext {
 }
 
 impl MailContext {
-    pub fn money(&self, minor: i64) -> String {
-        self.currency.display(Money(minor))
+    /// An amount as people read it: "₹1,250.50".
+    pub fn money(&self, amount: Money) -> String {
+        self.currency.display(amount)
     }
 }
 
@@ -187,11 +188,11 @@ pub fn credential_reset(
 pub struct ReceiptFacts<'a> {
     pub name: &'a str,
     pub payment_id: i64,
-    pub amount: i64,
+    pub amount: Money,
     pub method: &'a str,
     pub reference: Option<&'a str>,
     pub paid_on: NaiveDate,
-    pub balance_after: i64,
+    pub balance_after: Money,
 }
 
 #[derive(Template)]
@@ -216,13 +217,13 @@ pub fn receipt(ctx: &MailContext, f: &ReceiptFacts<'_>) -> Composed {
 pub struct ReminderLine {
     pub description: String,
     pub due_date: Option<NaiveDate>,
-    pub outstanding: i64,
+    pub outstanding: Money,
 }
 
 pub struct ReminderFacts<'a> {
     pub name: &'a str,
-    pub balance: i64,
-    pub overdue: i64,
+    pub balance: Money,
+    pub overdue: Money,
     pub reason: &'a str,
     pub dues: &'a [ReminderLine],
 }
@@ -244,13 +245,13 @@ struct UpiPayment<'a> {
     link: String,
 }
 
-fn upi_payment(ctx: &MailContext, amount: i64) -> Option<UpiPayment<'_>> {
+fn upi_payment(ctx: &MailContext, amount: Money) -> Option<UpiPayment<'_>> {
     ctx.upi_id.as_deref().map(|upi| UpiPayment {
         to: upi,
         link: format!(
             "upi://pay?pa={upi}&pn={}&am={}&cu={}",
             percent(&ctx.shop_name),
-            ctx.currency.format(Money(amount)),
+            ctx.currency.format(amount),
             ctx.currency.code()
         ),
     })
@@ -270,7 +271,7 @@ pub fn percent(text: &str) -> String {
 
 pub fn reminder(ctx: &MailContext, f: &ReminderFacts<'_>) -> Composed {
     let balance = ctx.money(f.balance);
-    let subject = if f.overdue > 0 {
+    let subject = if f.overdue.is_positive() {
         format!(
             "Reminder: {} overdue at {}",
             ctx.money(f.overdue),
@@ -305,7 +306,7 @@ html_part!(PaymentRejected => PaymentRejectedHtml, "mail/payment_rejected.html")
 pub fn payment_rejected(
     ctx: &MailContext,
     name: &str,
-    amount: i64,
+    amount: Money,
     paid_on: NaiveDate,
     reason: &str,
 ) -> Composed {
@@ -402,14 +403,14 @@ pub fn manual(ctx: &MailContext, name: &str, subject: &str, body: &str) -> Compo
 /// The owner's morning summary of the day before.
 pub struct DigestFacts {
     pub day: NaiveDate,
-    pub collected: i64,
+    pub collected: Money,
     pub payments: i64,
-    pub new_dues: i64,
+    pub new_dues: Money,
     pub new_due_count: i64,
-    pub total_outstanding: i64,
-    pub total_overdue: i64,
+    pub total_outstanding: Money,
+    pub total_overdue: Money,
     /// (customer name, amount now overdue)
-    pub became_overdue: Vec<(String, i64)>,
+    pub became_overdue: Vec<(String, Money)>,
 }
 
 #[derive(Template)]
@@ -469,11 +470,11 @@ mod tests {
             &ReceiptFacts {
                 name: "Asha",
                 payment_id: 7,
-                amount: 12_345_000,
+                amount: Money(12_345_000),
                 method: "upi",
                 reference: Some("UTR42"),
                 paid_on: NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
-                balance_after: 50_000,
+                balance_after: Money(50_000),
             },
         );
         assert!(m.subject.contains("₹1,23,450.00"));
@@ -486,14 +487,14 @@ mod tests {
         let dues = [ReminderLine {
             description: "Rice".into(),
             due_date: NaiveDate::from_ymd_opt(2026, 1, 2),
-            outstanding: 10_000,
+            outstanding: Money(10_000),
         }];
         let m = reminder(
             &ctx(),
             &ReminderFacts {
                 name: "Asha",
-                balance: 10_000,
-                overdue: 10_000,
+                balance: Money(10_000),
+                overdue: Money(10_000),
                 reason: "overdue by 3 days",
                 dues: &dues,
             },
@@ -517,11 +518,11 @@ mod tests {
             &ReceiptFacts {
                 name: TYPED,
                 payment_id: 7,
-                amount: 10_000,
+                amount: Money(10_000),
                 method: "upi",
                 reference: Some(TYPED),
                 paid_on: NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
-                balance_after: 0,
+                balance_after: Money(0),
             },
         );
         assert!(m.text.starts_with(&format!("Hello {TYPED},\n\n")));
@@ -568,18 +569,18 @@ mod tests {
             ReminderLine {
                 description: "Rice & dal".into(),
                 due_date: NaiveDate::from_ymd_opt(2026, 1, 2),
-                outstanding: 10_000,
+                outstanding: Money(10_000),
             },
             ReminderLine {
                 description: "Oil".into(),
                 due_date: None,
-                outstanding: 2_500,
+                outstanding: Money(2_500),
             },
         ];
         let facts = ReminderFacts {
             name: "Asha",
-            balance: 12_500,
-            overdue: 10_000,
+            balance: Money(12_500),
+            overdue: Money(10_000),
             reason: "overdue by 3 days",
             dues: &dues,
         };
@@ -599,7 +600,7 @@ mod tests {
         let m = reminder(
             &no_upi,
             &ReminderFacts {
-                overdue: 0,
+                overdue: Money(0),
                 ..facts
             },
         );
@@ -619,12 +620,12 @@ mod tests {
     fn a_digest_text_is_laid_out_line_by_line() {
         let mut facts = DigestFacts {
             day: NaiveDate::from_ymd_opt(2026, 6, 9).unwrap(),
-            collected: 25_000,
+            collected: Money(25_000),
             payments: 2,
-            new_dues: 75_000,
+            new_dues: Money(75_000),
             new_due_count: 1,
-            total_outstanding: 100_000,
-            total_overdue: 75_000,
+            total_outstanding: Money(100_000),
+            total_overdue: Money(75_000),
             became_overdue: vec![],
         };
         let m = digest(&ctx(), &facts);
@@ -638,7 +639,7 @@ mod tests {
         assert!(m.html.contains("<li>nobody</li>"));
 
         facts.new_due_count = 2;
-        facts.became_overdue = vec![("Regular <R>".into(), 75_000)];
+        facts.became_overdue = vec![("Regular <R>".into(), Money(75_000))];
         let m = digest(&ctx(), &facts);
         assert!(m.text.contains("in 2 entries\n"));
         assert!(

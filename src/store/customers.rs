@@ -6,7 +6,7 @@ use super::db::{Arg, DbError, Row, Tx, is_unique_violation, placeholders};
 use super::letters::{AccountChange, CredentialLinkFacts};
 use super::outbox::{self, NewEmail};
 use super::tokens::{self, Purpose};
-use super::{Store, StoreError, StoreResult, now_text};
+use super::{Refusal, Store, StoreError, StoreResult, now_text};
 use crate::args;
 /// Where callers of the store have always found it.
 pub use crate::domain::customers::CustomerStatus;
@@ -32,14 +32,14 @@ pub struct Customer {
     pub address: Option<String>,
     pub category: Option<String>,
     pub notes: Option<String>,
-    pub credit_limit: Option<i64>,
+    pub credit_limit: Option<Money>,
     pub status: CustomerStatus,
-    pub balance: i64,
-    pub total_dues: i64,
-    pub total_paid: i64,
+    pub balance: Money,
+    pub total_dues: Money,
+    pub total_paid: Money,
     pub next_due_date: Option<NaiveDate>,
     /// Unpaid amount of dues whose due date has passed, as of today.
-    pub overdue: i64,
+    pub overdue: Money,
     /// Days since the oldest unpaid due date that has passed.
     pub days_overdue: i64,
     /// No scheduled reminders while set.
@@ -64,13 +64,13 @@ impl Customer {
             address: row.opt_text("address")?,
             category: row.opt_text("category")?,
             notes: row.opt_text("notes")?,
-            credit_limit: row.opt_i64("credit_limit")?,
+            credit_limit: row.opt_money("credit_limit")?,
             status: row.parsed("status", CustomerStatus::parse)?,
-            balance: row.i64("balance")?,
-            total_dues: row.i64("total_dues")?,
-            total_paid: row.i64("total_paid")?,
+            balance: row.money("balance")?,
+            total_dues: row.money("total_dues")?,
+            total_paid: row.money("total_paid")?,
             next_due_date: row.opt_date("next_due_date")?,
-            overdue: 0,
+            overdue: Money::ZERO,
             days_overdue: 0,
             reminders_paused: row.i64("reminders_paused")? != 0,
             has_password: row.opt_text("password_hash")?.is_some(),
@@ -175,7 +175,7 @@ async fn add_overdue(
     for row in rows {
         found.insert(
             row.i64("customer_id")?,
-            (row.i64("overdue")?, row.opt_date("oldest")?),
+            (row.money("overdue")?, row.opt_date("oldest")?),
         );
     }
     for c in customers.iter_mut() {
@@ -349,7 +349,12 @@ impl Store {
     }
 
     /// Emails the customer a link to choose a new password.
-    pub async fn reset_credentials(&self, actor: &str, id: i64) -> StoreResult<Customer> {
+    pub async fn reset_credentials(
+        &self,
+        actor: &str,
+        id: i64,
+        today: NaiveDate,
+    ) -> StoreResult<Customer> {
         let mut tx = self.db.write().await?;
         let customer = load(&mut tx, id).await?;
         if customer.status != CustomerStatus::Active {
@@ -393,18 +398,23 @@ impl Store {
         .await?;
         tx.commit().await?;
         self.email_queued();
-        self.customer(id).await
+        self.customer(id, today).await
     }
 
-    pub async fn customer(&self, id: i64) -> StoreResult<Customer> {
+    /// One customer, with what is overdue as of `today`.
+    pub async fn customer(&self, id: i64, today: NaiveDate) -> StoreResult<Customer> {
         let mut tx = self.db.read().await?;
         let mut customer = load(&mut tx, id).await?;
-        add_overdue(&mut tx, std::slice::from_mut(&mut customer), self.today()).await?;
+        add_overdue(&mut tx, std::slice::from_mut(&mut customer), today).await?;
         Ok(customer)
     }
 
-    pub async fn list_customers(&self, query: &CustomerQuery) -> StoreResult<(Vec<Customer>, i64)> {
-        let today = self.today();
+    /// Customers matching `query`, overdue figures as of `today`, with how many match in all.
+    pub async fn list_customers(
+        &self,
+        query: &CustomerQuery,
+        today: NaiveDate,
+    ) -> StoreResult<(Vec<Customer>, i64)> {
         let mut values: Vec<Arg> = vec![query.status.as_str().into()];
         let mut conditions = vec!["c.status = $1".to_string()];
         if let Some(q) = &query.q {
@@ -477,6 +487,7 @@ impl Store {
         actor: &str,
         id: i64,
         patch: CustomerPatch,
+        today: NaiveDate,
     ) -> StoreResult<Customer> {
         let mut tx = self.db.write().await?;
         let before = load(&mut tx, id).await?;
@@ -507,7 +518,7 @@ impl Store {
             after.notes = notes;
         }
         if let Some(limit) = patch.credit_limit {
-            after.credit_limit = limit.map(Money::minor);
+            after.credit_limit = limit;
         }
         if let Some(paused) = patch.reminders_paused {
             after.reminders_paused = paused;
@@ -558,7 +569,7 @@ impl Store {
         if queued {
             self.email_queued();
         }
-        self.customer(id).await
+        self.customer(id, today).await
     }
 
     /// When the email address changes, the old address hears of it; a
@@ -610,6 +621,7 @@ impl Store {
         id: i64,
         force: bool,
         reason: Option<String>,
+        today: NaiveDate,
     ) -> StoreResult<Customer> {
         let mut tx = self.db.write().await?;
         let before = load(&mut tx, id).await?;
@@ -620,16 +632,12 @@ impl Store {
                 format!("customer {id} is already deleted"),
             ));
         }
-        if before.balance != 0 {
+        if !before.balance.is_zero() {
             if !force {
-                return Err(StoreError::conflict(
-                    "balance_open",
-                    None,
-                    format!(
-                        "customer {id} has a balance of {}; settle it first, or delete with ?force=true and a reason",
-                        self.currency().format(Money(before.balance))
-                    ),
-                ));
+                return Err(StoreError::Refused(Refusal::BalanceOpen {
+                    customer_id: id,
+                    balance: before.balance,
+                }));
             }
             if reason.is_none() {
                 return Err(StoreError::rejected(
@@ -682,10 +690,15 @@ impl Store {
         if after.email.is_some() {
             self.email_queued();
         }
-        self.customer(id).await
+        self.customer(id, today).await
     }
 
-    pub async fn restore_customer(&self, actor: &str, id: i64) -> StoreResult<Customer> {
+    pub async fn restore_customer(
+        &self,
+        actor: &str,
+        id: i64,
+        today: NaiveDate,
+    ) -> StoreResult<Customer> {
         let mut tx = self.db.write().await?;
         let before = load(&mut tx, id).await?;
         if before.status == CustomerStatus::Active {
@@ -723,6 +736,6 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        self.customer(id).await
+        self.customer(id, today).await
     }
 }

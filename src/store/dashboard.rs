@@ -5,6 +5,7 @@
 use super::activity::ActivityFilter;
 use super::{Store, StoreResult};
 use crate::args;
+use crate::domain::money::Money;
 use crate::domain::notifications::EmailStatus;
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
@@ -21,39 +22,39 @@ pub struct StatusCounts {
     pub overdue: i64,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Ageing {
     /// Not yet due, or with no due date.
-    pub current: i64,
-    pub days_1_30: i64,
-    pub days_31_60: i64,
-    pub days_61_90: i64,
-    pub days_over_90: i64,
+    pub current: Money,
+    pub days_1_30: Money,
+    pub days_31_60: Money,
+    pub days_61_90: Money,
+    pub days_over_90: Money,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Period {
     /// YYYY-MM for months, YYYY-MM-DD for days.
     pub label: String,
-    pub amount: i64,
+    pub amount: Money,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Debtor {
     pub customer_id: i64,
     pub name: String,
-    pub balance: i64,
-    pub overdue: i64,
+    pub balance: Money,
+    pub overdue: Money,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Dashboard {
     pub as_of: NaiveDate,
-    pub total_outstanding: i64,
-    pub total_overdue: i64,
-    pub total_credit: i64,
-    pub collected_today: i64,
-    pub collected_this_month: i64,
+    pub total_outstanding: Money,
+    pub total_overdue: Money,
+    pub total_credit: Money,
+    pub collected_today: Money,
+    pub collected_this_month: Money,
     pub active_customers: i64,
     pub customers_by_status: StatusCounts,
     pub ageing: Ageing,
@@ -93,9 +94,9 @@ impl Store {
             )
         };
         let (sql, values) = collected(today);
-        let collected_today = tx.scalar(sql, &values).await?;
+        let collected_today = Money(tx.scalar(sql, &values).await?);
         let (sql, values) = collected(month_start);
-        let collected_this_month = tx.scalar(sql, &values).await?;
+        let collected_this_month = Money(tx.scalar(sql, &values).await?);
 
         // Open dues of active customers, for ageing and overdue per customer.
         let open = tx
@@ -106,16 +107,10 @@ impl Store {
                 &[],
             )
             .await?;
-        let mut ageing = Ageing {
-            current: 0,
-            days_1_30: 0,
-            days_31_60: 0,
-            days_61_90: 0,
-            days_over_90: 0,
-        };
-        let mut overdue_by_customer = std::collections::HashMap::<i64, i64>::new();
+        let mut ageing = Ageing::default();
+        let mut overdue_by_customer = std::collections::HashMap::<i64, Money>::new();
         for row in &open {
-            let outstanding = row.i64("outstanding")?;
+            let outstanding = row.money("outstanding")?;
             let days = row
                 .opt_date("due_date")?
                 .map(|d| (today - d).num_days())
@@ -153,7 +148,7 @@ impl Store {
         };
         for row in rows {
             let id = row.i64("id")?;
-            if row.i64("balance")? <= 0 {
+            if !row.money("balance")?.is_positive() {
                 by_status.paid += 1;
             } else if overdue_by_customer.contains_key(&id) {
                 by_status.overdue += 1;
@@ -169,14 +164,14 @@ impl Store {
         let mut collections_by_month: Vec<Period> = (0..12)
             .map(|i| Period {
                 label: months_back(today, 11 - i).format("%Y-%m").to_string(),
-                amount: 0,
+                amount: Money::ZERO,
             })
             .collect();
         let first_day = today - chrono::Days::new(29);
         let mut collections_by_day: Vec<Period> = (0..30)
             .map(|i| Period {
                 label: (first_day + chrono::Days::new(i)).to_string(),
-                amount: 0,
+                amount: Money::ZERO,
             })
             .collect();
         for row in tx
@@ -188,7 +183,7 @@ impl Store {
             .await?
         {
             let day = row.date("paid_on")?;
-            let amount = row.i64("amount")?;
+            let amount = row.money("amount")?;
             let month = day.format("%Y-%m").to_string();
             if let Some(p) = collections_by_month.iter_mut().find(|p| p.label == month) {
                 p.amount += amount;
@@ -211,8 +206,8 @@ impl Store {
             top_debtors.push(Debtor {
                 customer_id: id,
                 name: row.text("name")?,
-                balance: row.i64("balance")?,
-                overdue: overdue_by_customer.get(&id).copied().unwrap_or(0),
+                balance: row.money("balance")?,
+                overdue: overdue_by_customer.get(&id).copied().unwrap_or_default(),
             });
         }
 
@@ -223,9 +218,9 @@ impl Store {
                 args![today - chrono::Days::new(90), today],
             )
             .await?;
-        let total_outstanding = totals.i64("outstanding")?;
+        let total_outstanding = totals.money("outstanding")?;
         let days_sales_outstanding = (sales_90 > 0)
-            .then(|| (i128::from(total_outstanding) * 90 / i128::from(sales_90)) as i64);
+            .then(|| (i128::from(total_outstanding.minor()) * 90 / i128::from(sales_90)) as i64);
         drop(tx);
         let pending_payments = self.pending_payment_count().await?;
         let (recent_activity, _) = self.list_activity(&ActivityFilter::default(), 8, 0).await?;
@@ -233,7 +228,7 @@ impl Store {
             as_of: today,
             total_outstanding,
             total_overdue,
-            total_credit: totals.i64("credit")?,
+            total_credit: totals.money("credit")?,
             collected_today,
             collected_this_month,
             active_customers: totals.i64("customers")?,

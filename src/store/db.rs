@@ -5,6 +5,7 @@
 //! on SQLite, row locks on PostgreSQL) or a read-only snapshot.
 
 use crate::config::{Config, DatabaseConfig};
+use crate::domain::money::Money;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -139,6 +140,16 @@ impl From<Option<i64>> for Arg {
         Arg::Int(v)
     }
 }
+impl From<Money> for Arg {
+    fn from(v: Money) -> Self {
+        Arg::Int(Some(v.minor()))
+    }
+}
+impl From<Option<Money>> for Arg {
+    fn from(v: Option<Money>) -> Self {
+        Arg::Int(v.map(Money::minor))
+    }
+}
 impl From<&str> for Arg {
     fn from(v: &str) -> Self {
         Arg::Text(Some(v.to_string()))
@@ -211,6 +222,15 @@ impl Row {
 
     pub fn opt_i64(&self, column: &str) -> Result<Option<i64>, DbError> {
         self.try_get(column)
+    }
+
+    /// An amount kept as an integer of minor units.
+    pub fn money(&self, column: &str) -> Result<Money, DbError> {
+        self.i64(column).map(Money)
+    }
+
+    pub fn opt_money(&self, column: &str) -> Result<Option<Money>, DbError> {
+        Ok(self.opt_i64(column)?.map(Money))
     }
 
     pub fn text(&self, column: &str) -> Result<String, DbError> {

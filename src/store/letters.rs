@@ -4,6 +4,7 @@
 //! the shop's name and links live outside the store, behind [`Letters`].
 
 use crate::domain::fields::PaymentMethod;
+use crate::domain::money::Money;
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A message ready for the outbox.
@@ -47,17 +48,17 @@ pub struct CredentialLinkFacts<'a> {
 pub struct ReceiptFacts<'a> {
     pub name: &'a str,
     pub payment_id: i64,
-    pub amount: i64,
+    pub amount: Money,
     pub method: PaymentMethod,
     pub reference: Option<&'a str>,
     pub paid_on: NaiveDate,
-    pub balance_after: i64,
+    pub balance_after: Money,
 }
 
 /// A reported payment the shop turned down, and why.
 pub struct RejectionFacts<'a> {
     pub name: &'a str,
-    pub amount: i64,
+    pub amount: Money,
     pub paid_on: NaiveDate,
     pub reason: &'a str,
 }
@@ -74,13 +75,13 @@ pub enum AccountChange {
 pub struct ReminderLine {
     pub description: String,
     pub due_date: Option<NaiveDate>,
-    pub outstanding: i64,
+    pub outstanding: Money,
 }
 
 pub struct ReminderFacts<'a> {
     pub name: &'a str,
-    pub balance: i64,
-    pub overdue: i64,
+    pub balance: Money,
+    pub overdue: Money,
     /// Why the reminder is sent today, as the reminder policy put it.
     pub reason: &'a str,
     pub dues: &'a [ReminderLine],
@@ -90,12 +91,12 @@ pub struct ReminderFacts<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DigestFacts {
     pub day: NaiveDate,
-    pub collected: i64,
+    pub collected: Money,
     pub payments: i64,
-    pub new_dues: i64,
+    pub new_dues: Money,
     pub new_due_count: i64,
-    pub total_outstanding: i64,
-    pub total_overdue: i64,
+    pub total_outstanding: Money,
+    pub total_overdue: Money,
     /// (customer name, amount now overdue)
-    pub became_overdue: Vec<(String, i64)>,
+    pub became_overdue: Vec<(String, Money)>,
 }

@@ -19,21 +19,19 @@ pub mod staff;
 pub mod tokens;
 pub mod verify;
 
-use crate::config::{Config, LiveConfig};
-use crate::domain::money::Currency;
-use chrono_tz::Tz;
+use crate::domain::ledger::LedgerRefusal;
+use crate::domain::money::Money;
 use db::{Db, DbError};
 use letters::Letters;
 use std::sync::Arc;
 use tokio::sync::watch;
 
-/// The store: a database plus the settings that decide how rows are read
-/// (the currency, what "today" is), which the owner may change while the
-/// service runs, and the [`Letters`] that word the emails it queues.
+/// The store: a database and the [`Letters`] that word the emails it
+/// queues. It holds no configuration: what "today" is, the currency and the
+/// timezone come from its callers, as parameters.
 #[derive(Clone)]
 pub struct Store {
     pub db: Db,
-    live: Arc<LiveConfig>,
     letters: Arc<dyn Letters>,
     /// Counts commits that queued email, so delivery can wait for the next
     /// one instead of polling (see [`Store::email_waiter`]).
@@ -41,31 +39,12 @@ pub struct Store {
 }
 
 impl Store {
-    pub fn new(db: Db, live: Arc<LiveConfig>, letters: Arc<dyn Letters>) -> Self {
+    pub fn new(db: Db, letters: Arc<dyn Letters>) -> Self {
         Self {
             db,
-            live,
             letters,
             outbox_wake: Arc::new(watch::Sender::new(0)),
         }
-    }
-
-    /// The configuration as it stands now.
-    pub fn settings(&self) -> Arc<Config> {
-        self.live.get()
-    }
-
-    /// The live configuration, shared with the HTTP layer and the scheduler.
-    pub fn live(&self) -> Arc<LiveConfig> {
-        self.live.clone()
-    }
-
-    pub fn currency(&self) -> Currency {
-        self.live.get().currency
-    }
-
-    pub fn timezone(&self) -> Tz {
-        self.live.get().timezone
     }
 
     /// Tells the delivery worker that new email is waiting.
@@ -77,12 +56,6 @@ impl Store {
     /// is queued after the receiver last looked.
     pub fn email_waiter(&self) -> watch::Receiver<u64> {
         self.outbox_wake.subscribe()
-    }
-
-    pub fn today(&self) -> chrono::NaiveDate {
-        chrono::Utc::now()
-            .with_timezone(&self.timezone())
-            .date_naive()
     }
 
     /// Whether the database answers, for `/readyz`.
@@ -118,6 +91,9 @@ pub enum StoreError {
     /// Too many failed attempts; try again after this many seconds (429).
     #[error("too many attempts; try again in {0} seconds")]
     Throttled(i64),
+    /// A rule refused the change; the facts, for the application to word.
+    #[error("refused: {0:?}")]
+    Refused(Refusal),
     #[error("database error: {0}")]
     Db(#[from] DbError),
 }
@@ -152,6 +128,27 @@ impl StoreError {
             message: message.into(),
             field,
         }
+    }
+}
+
+/// Why the store refused a change, as facts: amounts stay in minor units
+/// and are worded, in the shop's currency, above the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A ledger rule said no.
+    Ledger(LedgerRefusal),
+    /// Staff tried to delete a customer who still has a balance (409 `balance_open`).
+    BalanceOpen { customer_id: i64, balance: Money },
+    /// A customer tried to close their account while owing (409 `balance_open`).
+    OwnBalanceOpen { balance: Money },
+    /// A customer tried to close their account while the shop holds credit
+    /// of theirs (409 `credit_held`).
+    OwnCreditHeld { credit: Money },
+}
+
+impl From<LedgerRefusal> for StoreError {
+    fn from(refusal: LedgerRefusal) -> Self {
+        StoreError::Refused(Refusal::Ledger(refusal))
     }
 }
 

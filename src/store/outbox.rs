@@ -10,6 +10,7 @@ use super::{Store, StoreResult, now_text, timestamp_text};
 use crate::args;
 use crate::domain::customers::CustomerStatus;
 use crate::domain::notifications::{EmailKind, EmailStatus};
+use chrono::NaiveDate;
 use serde::Serialize;
 
 /// A message to queue.
@@ -281,8 +282,8 @@ impl Store {
         audience: &Audience,
         subject: &str,
         body: &str,
+        today: NaiveDate,
     ) -> StoreResult<ManualOutcome> {
-        let today = self.today();
         let mut tx = self.db.write().await?;
         let rows = match audience {
             Audience::Customers(ids) => {

@@ -3,35 +3,31 @@
 //! by the HTTP layer; paying goes through the ledger as a pending payment.)
 
 use super::customers::Customer;
-use super::{Store, StoreError, StoreResult};
+use super::{Refusal, Store, StoreError, StoreResult};
 use crate::args;
-use crate::domain::money::Money;
+use chrono::NaiveDate;
 
 impl Store {
     /// Closes the caller's account: only when nothing is owed or held and no
     /// reported payment waits for confirmation. Sign-in stops, sessions end,
     /// and a confirmation is emailed.
-    pub async fn close_own_account(&self, actor: &str, customer_id: i64) -> StoreResult<Customer> {
-        let customer = self.customer(customer_id).await?;
-        if customer.balance > 0 {
-            return Err(StoreError::conflict(
-                "balance_open",
-                None,
-                format!(
-                    "your balance is {}; an account can be closed once everything is paid",
-                    self.currency().format(Money(customer.balance))
-                ),
-            ));
+    /// `today` decides the overdue figures of the customer returned.
+    pub async fn close_own_account(
+        &self,
+        actor: &str,
+        customer_id: i64,
+        today: NaiveDate,
+    ) -> StoreResult<Customer> {
+        let customer = self.customer(customer_id, today).await?;
+        if customer.balance.is_positive() {
+            return Err(StoreError::Refused(Refusal::OwnBalanceOpen {
+                balance: customer.balance,
+            }));
         }
-        if customer.balance < 0 {
-            return Err(StoreError::conflict(
-                "credit_held",
-                None,
-                format!(
-                    "the shop holds {} of yours in credit; ask the shop to settle it before closing the account",
-                    self.currency().format(Money(-customer.balance))
-                ),
-            ));
+        if customer.balance.is_negative() {
+            return Err(StoreError::Refused(Refusal::OwnCreditHeld {
+                credit: -customer.balance,
+            }));
         }
         let mut tx = self.db.read().await?;
         let pending = tx
@@ -53,6 +49,7 @@ impl Store {
             customer_id,
             false,
             Some("closed by the customer".to_string()),
+            today,
         )
         .await
     }

@@ -7,6 +7,7 @@ use super::letters::{DigestFacts, ReminderFacts, ReminderLine};
 use super::outbox::{self, NewEmail};
 use super::{Store, StoreResult, now_text, timestamp_text};
 use crate::args;
+use crate::domain::money::Money;
 use crate::domain::notifications::EmailKind;
 use crate::domain::reminders::{OpenDueDate, ReminderPolicy, reminder_reason};
 use chrono::NaiveDate;
@@ -18,8 +19,8 @@ pub struct ReminderCandidate {
     pub customer_id: i64,
     pub name: String,
     pub email: Option<String>,
-    pub balance: i64,
-    pub overdue: i64,
+    pub balance: Money,
+    pub overdue: Money,
     /// Why a reminder is due today, when it is.
     pub reason: Option<String>,
     /// Why a reminder is not sent although one is due (no email, paused,
@@ -66,8 +67,8 @@ impl Store {
                     customer_id: id,
                     name: row.text("name")?,
                     email: row.opt_text("email")?,
-                    balance: row.i64("balance")?,
-                    overdue: 0,
+                    balance: row.money("balance")?,
+                    overdue: Money::ZERO,
                     reason: None,
                     held_back: None,
                     dues: Vec::new(),
@@ -81,13 +82,13 @@ impl Store {
                 continue;
             };
             let due_date = row.opt_date("due_date")?;
-            let outstanding = row.i64("outstanding")?;
+            let outstanding = row.money("outstanding")?;
             if due_date.is_some_and(|d| d < day) {
                 candidate.overdue += outstanding;
             }
             candidate.dates.push(OpenDueDate {
                 due_date,
-                outstanding,
+                outstanding: outstanding.minor(),
             });
             candidate.dues.push(ReminderLine {
                 description: row
@@ -98,7 +99,7 @@ impl Store {
             });
         }
         for c in &mut plan {
-            c.reason = reminder_reason(policy, day, c.balance, c.last_reminded, &c.dates);
+            c.reason = reminder_reason(policy, day, c.balance.minor(), c.last_reminded, &c.dates);
             c.held_back = if c.reminded_that_day {
                 Some("already reminded that day")
             } else if c.paused {
@@ -198,19 +199,21 @@ impl Store {
                 args![yesterday],
             )
             .await?;
-        let total_outstanding = tx
-            .scalar(
+        let total_outstanding = Money(
+            tx.scalar(
                 "SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM customers WHERE status = 'active' AND balance > 0",
                 &[],
             )
-            .await?;
-        let total_overdue = tx
-            .scalar(
+            .await?,
+        );
+        let total_overdue = Money(
+            tx.scalar(
                 "SELECT CAST(COALESCE(SUM(d.amount - d.paid), 0) AS BIGINT) FROM dues d JOIN customers c ON c.id = d.customer_id
                  WHERE c.status = 'active' AND d.status IN ('open', 'partial') AND d.due_date < $1",
                 args![day],
             )
-            .await?;
+            .await?,
+        );
         let mut became_overdue = Vec::new();
         for row in tx
             .fetch_all(
@@ -221,13 +224,13 @@ impl Store {
             )
             .await?
         {
-            became_overdue.push((row.text("name")?, row.i64("amount")?));
+            became_overdue.push((row.text("name")?, row.money("amount")?));
         }
         Ok(DigestFacts {
             day: yesterday,
-            collected: collected.i64("total")?,
+            collected: collected.money("total")?,
             payments: collected.i64("n")?,
-            new_dues: new_dues.i64("total")?,
+            new_dues: new_dues.money("total")?,
             new_due_count: new_dues.i64("n")?,
             total_outstanding,
             total_overdue,

@@ -6,7 +6,7 @@ use super::activity::entry_hash;
 use super::{Store, StoreResult};
 use crate::args;
 use crate::domain::ledger::{DueStatus, PaymentStatus};
-use crate::domain::money::Money;
+use crate::domain::money::{Currency, Money};
 
 /// What a verification found.
 #[derive(Debug, Default)]
@@ -25,8 +25,9 @@ impl Report {
 }
 
 impl Store {
-    pub async fn verify(&self) -> StoreResult<Report> {
-        let money = |m: i64| self.currency().format(Money(m));
+    /// Amounts in the problems found are written in `currency`.
+    pub async fn verify(&self, currency: Currency) -> StoreResult<Report> {
+        let money = |m: i64| currency.format(Money(m));
         let mut report = Report::default();
         let mut tx = self.db.read().await?;
 
@@ -118,7 +119,7 @@ impl Store {
                 }
                 DueStatus::Void
             } else {
-                DueStatus::of(amount, paid)
+                DueStatus::of(Money(amount), Money(paid))
             };
             if status != Some(expected) {
                 report.problems.push(format!(

@@ -1,22 +1,24 @@
 //! Charts drawn as SVG on the server: no script, no library, and readable
 //! by screen readers through their title and a table-free description.
 
+use crate::domain::money::Money;
 use crate::notify::messages::escape;
 
 /// Vertical bars for amounts over time. `labels` are shown under some bars;
 /// `describe` formats an amount for the accessible description.
 pub fn bars(
     title: &str,
-    points: &[(String, i64)],
+    points: &[(String, Money)],
     label_every: usize,
-    describe: impl Fn(i64) -> String,
+    describe: impl Fn(Money) -> String,
 ) -> String {
     let width = 420.0;
     let height = 170.0;
     let top = 10.0;
     let bottom = 24.0;
     let n = points.len().max(1) as f64;
-    let max = points.iter().map(|p| p.1).max().unwrap_or(0).max(1) as f64;
+    // Floats only place the bars; amounts stay exact in the descriptions.
+    let max = points.iter().map(|p| p.1.minor()).max().unwrap_or(0).max(1) as f64;
     let slot = width / n;
     let bar = (slot * 0.7).max(2.0);
     let mut out = format!(
@@ -29,7 +31,7 @@ pub fn bars(
         y = height - bottom
     ));
     for (i, (label, amount)) in points.iter().enumerate() {
-        let h = (*amount as f64 / max) * (height - top - bottom);
+        let h = (amount.minor() as f64 / max) * (height - top - bottom);
         let x = i as f64 * slot + (slot - bar) / 2.0;
         let y = height - bottom - h;
         let class = if i + 1 == points.len() {
@@ -56,9 +58,9 @@ pub fn bars(
 }
 
 /// A thin horizontal bar showing `value` as a share of `max`.
-pub fn meter(value: i64, max: i64, colour: &str) -> String {
-    let share = if max > 0 {
-        (value.max(0) as f64 / max as f64).min(1.0)
+pub fn meter(value: Money, max: Money, colour: &str) -> String {
+    let share = if max.is_positive() {
+        (value.minor().max(0) as f64 / max.minor() as f64).min(1.0)
     } else {
         0.0
     };
@@ -111,9 +113,9 @@ mod tests {
     fn bars_scale_to_the_largest_amount_and_escape_labels() {
         let svg = bars(
             "Collections",
-            &[("<a>".into(), 50), ("b".into(), 100)],
+            &[("<a>".into(), Money(50)), ("b".into(), Money(100))],
             1,
-            |a| a.to_string(),
+            |a| a.minor().to_string(),
         );
         assert!(svg.contains("&lt;a&gt;"));
         assert!(svg.contains("height=\"136.0\""), "{svg}");
@@ -122,8 +124,8 @@ mod tests {
 
     #[test]
     fn an_empty_chart_still_draws() {
-        assert!(bars("Nothing", &[], 1, |a| a.to_string()).contains("</svg>"));
+        assert!(bars("Nothing", &[], 1, |a| a.minor().to_string()).contains("</svg>"));
         assert!(stacked("None", &[("paid", 0, "#000")]).contains("</svg>"));
-        assert!(meter(5, 0, "#000").contains("width=\"0.0\""));
+        assert!(meter(Money(5), Money(0), "#000").contains("width=\"0.0\""));
     }
 }

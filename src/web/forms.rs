@@ -8,8 +8,9 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use std::collections::HashMap;
 
-pub fn money(state: &App, minor: i64) -> String {
-    state.config().currency.display(Money(minor))
+/// An amount as people read it: "₹1,250.50".
+pub fn money(state: &App, amount: Money) -> String {
+    state.config().currency.display(amount)
 }
 
 /// "5 Jan 2026"

@@ -9,7 +9,8 @@ use super::commands::{LedgerCommand, LedgerOutcome, NewDue, NewPayment};
 use super::records::{Due, Payment, load_due, load_payment};
 use crate::args;
 use crate::domain::customers::CustomerStatus;
-use crate::domain::ledger::{self, DueStatus, HeldCredit, LedgerRefusal, OpenDue, allocate};
+use crate::domain::ledger::{self, DueStatus, HeldCredit, OpenDue, allocate};
+use crate::domain::money::Money;
 use crate::domain::notifications::EmailKind;
 use crate::store::activity::{self, Change};
 use crate::store::db::{DbError, Tx, is_unique_violation};
@@ -25,8 +26,8 @@ use std::collections::HashMap;
 pub(super) struct LockedCustomer {
     pub(super) name: String,
     pub(super) email: Option<String>,
-    pub(super) balance: i64,
-    pub(super) credit_limit: Option<i64>,
+    pub(super) balance: Money,
+    pub(super) credit_limit: Option<Money>,
 }
 
 pub(super) async fn lock_customer(tx: &mut Tx, id: i64) -> StoreResult<LockedCustomer> {
@@ -47,8 +48,8 @@ pub(super) async fn lock_customer(tx: &mut Tx, id: i64) -> StoreResult<LockedCus
     Ok(LockedCustomer {
         name: row.text("name")?,
         email: row.opt_text("email")?,
-        balance: row.i64("balance")?,
-        credit_limit: row.opt_i64("credit_limit")?,
+        balance: row.money("balance")?,
+        credit_limit: row.opt_money("credit_limit")?,
     })
 }
 
@@ -67,17 +68,17 @@ pub(super) async fn payment_customer(tx: &mut Tx, payment_id: i64) -> StoreResul
 /// How a payment will be spread over a customer's open dues, oldest first.
 pub(super) struct AllocationPlan {
     /// (due id, amount)
-    pub(super) slices: Vec<(i64, i64)>,
+    pub(super) slices: Vec<(i64, Money)>,
     /// What no due needs: kept as credit.
-    pub(super) left: i64,
+    pub(super) left: Money,
     /// (amount, paid so far) of each open due.
-    pub(super) dues: HashMap<i64, (i64, i64)>,
+    pub(super) dues: HashMap<i64, (Money, Money)>,
 }
 
 pub(super) async fn plan_allocation(
     tx: &mut Tx,
     customer_id: i64,
-    amount: i64,
+    amount: Money,
 ) -> StoreResult<AllocationPlan> {
     let open = tx
         .fetch_all(
@@ -89,15 +90,23 @@ pub(super) async fn plan_allocation(
     let mut open_dues = Vec::with_capacity(open.len());
     let mut dues = HashMap::new();
     for row in &open {
-        let (id, due_amount, paid) = (row.i64("id")?, row.i64("amount")?, row.i64("paid")?);
+        let (id, due_amount, paid) = (row.i64("id")?, row.money("amount")?, row.money("paid")?);
         dues.insert(id, (due_amount, paid));
         open_dues.push(OpenDue {
             id,
-            outstanding: due_amount - paid,
+            outstanding: (due_amount - paid).minor(),
         });
     }
-    let (slices, left) = allocate(amount, &open_dues);
-    Ok(AllocationPlan { slices, left, dues })
+    // The allocation rule works in minor units.
+    let (slices, left) = allocate(amount.minor(), &open_dues);
+    Ok(AllocationPlan {
+        slices: slices
+            .into_iter()
+            .map(|(id, take)| (id, Money(take)))
+            .collect(),
+        left: Money(left),
+        dues,
+    })
 }
 
 /// Writes a plan's allocations and the dues' new paid amounts.
@@ -116,8 +125,8 @@ pub(super) async fn write_allocation(
         tx.execute(
             "UPDATE dues SET paid = $1, status = $2 WHERE id = $3",
             args![
-                paid + take,
-                DueStatus::of(due_amount, paid + take).as_str(),
+                paid + *take,
+                DueStatus::of(due_amount, paid + *take).as_str(),
                 *due_id
             ],
         )
@@ -131,9 +140,9 @@ pub(super) async fn write_allocation(
 pub(super) async fn move_balance(
     tx: &mut Tx,
     customer_id: i64,
-    dues_delta: i64,
-    paid_delta: i64,
-) -> StoreResult<i64> {
+    dues_delta: Money,
+    paid_delta: Money,
+) -> StoreResult<Money> {
     let row = tx
         .fetch_one(
             "UPDATE customers SET balance = balance + $1 - $2, total_dues = total_dues + $1, total_paid = total_paid + $2,
@@ -142,30 +151,10 @@ pub(super) async fn move_balance(
             args![dues_delta, paid_delta, customer_id, now_text()],
         )
         .await?;
-    Ok(row.i64("balance")?)
+    Ok(row.money("balance")?)
 }
 
 impl Store {
-    /// A refusal of the ledger's rules as the store reports it: the codes
-    /// and field callers rely on, the words from the rule.
-    pub(super) fn refused(&self, refusal: LedgerRefusal) -> StoreError {
-        let message = refusal.explain(&self.currency());
-        match refusal {
-            LedgerRefusal::TooLarge => {
-                StoreError::rejected("amount_too_large", Some("amount"), message)
-            }
-            LedgerRefusal::Overpayment { .. } => {
-                StoreError::rejected("overpayment", Some("amount"), message)
-            }
-            LedgerRefusal::MoreThanBalance { .. } => {
-                StoreError::rejected("more_than_balance", Some("amount"), message)
-            }
-            LedgerRefusal::OverCreditLimit { .. } => {
-                StoreError::conflict("credit_limit", Some("amount"), message)
-            }
-        }
-    }
-
     /// The single entry point for every change that moves money.
     pub async fn apply(&self, actor: &str, command: LedgerCommand) -> StoreResult<LedgerOutcome> {
         match self.apply_once(actor, &command).await {
@@ -250,14 +239,13 @@ impl Store {
 
     async fn add_due(&self, tx: &mut Tx, actor: &str, new: &NewDue) -> StoreResult<Due> {
         let customer = lock_customer(tx, new.customer_id).await?;
-        let amount = new.amount.minor();
+        let amount = new.amount;
         let balance_after = ledger::check_due(
             customer.balance,
             amount,
             customer.credit_limit,
             new.over_limit,
-        )
-        .map_err(|r| self.refused(r))?;
+        )?;
         let now = now_text();
         let row = tx
             .fetch_one(
@@ -284,7 +272,9 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>, DbError>>()?;
-        let (slices, paid) = ledger::pay_from_credit(amount, &credits);
+        // Paying from credit works in minor units, as allocation does.
+        let (slices, paid) = ledger::pay_from_credit(amount.minor(), &credits);
+        let paid = Money(paid);
         for (payment_id, take) in slices {
             tx.execute(
                 "UPDATE payments SET unallocated = unallocated - $1 WHERE id = $2",
@@ -297,14 +287,14 @@ impl Store {
             )
             .await?;
         }
-        if paid > 0 {
+        if paid.is_positive() {
             tx.execute(
                 "UPDATE dues SET paid = $1, status = $2 WHERE id = $3",
                 args![paid, DueStatus::of(amount, paid).as_str(), due_id],
             )
             .await?;
         }
-        let balance = move_balance(tx, new.customer_id, amount, 0).await?;
+        let balance = move_balance(tx, new.customer_id, amount, Money::ZERO).await?;
         debug_assert_eq!(balance, balance_after);
         let due = load_due(tx, due_id).await?;
         activity::record(
@@ -372,9 +362,8 @@ impl Store {
         {
             return Ok((payment, true));
         }
-        let amount = new.amount.minor();
-        let balance_after = ledger::check_payment(customer.balance, amount, new.advance)
-            .map_err(|r| self.refused(r))?;
+        let amount = new.amount;
+        let balance_after = ledger::check_payment(customer.balance, amount, new.advance)?;
         let plan = plan_allocation(tx, new.customer_id, amount).await?;
         let row = tx
             .fetch_one(
@@ -397,7 +386,7 @@ impl Store {
         let payment_id = row.i64("id")?;
         write_allocation(tx, payment_id, &plan).await?;
         let (slices, left) = (plan.slices, plan.left);
-        let balance = move_balance(tx, new.customer_id, 0, amount).await?;
+        let balance = move_balance(tx, new.customer_id, Money::ZERO, amount).await?;
         debug_assert_eq!(balance, balance_after);
         let payment = load_payment(tx, payment_id).await?;
         activity::record(

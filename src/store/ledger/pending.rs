@@ -9,6 +9,7 @@ use super::commands::NewPayment;
 use super::records::{Payment, load_payment};
 use crate::args;
 use crate::domain::ledger::{self, PaymentStatus};
+use crate::domain::money::Money;
 use crate::domain::notifications::EmailKind;
 use crate::store::activity::{self, Change};
 use crate::store::db::Tx;
@@ -32,8 +33,8 @@ impl Store {
         {
             return Ok((payment, true));
         }
-        let amount = new.amount.minor();
-        ledger::check_reported_payment(customer.balance, amount).map_err(|r| self.refused(r))?;
+        let amount = new.amount;
+        ledger::check_reported_payment(customer.balance, amount)?;
         let row = tx
             .fetch_one(
                 "INSERT INTO payments (customer_id, amount, unallocated, method, reference, paid_on, is_advance, status, balance_after, recorded_by, submitted_by, created_at)
@@ -88,8 +89,7 @@ impl Store {
                 format!("payment {payment_id} is {}, not pending", pending.status),
             ));
         }
-        let balance_after = ledger::check_payment(customer.balance, pending.amount, advance)
-            .map_err(|r| self.refused(r))?;
+        let balance_after = ledger::check_payment(customer.balance, pending.amount, advance)?;
         let now = now_text();
         let plan = plan_allocation(tx, customer_id, pending.amount).await?;
         tx.execute(
@@ -100,7 +100,7 @@ impl Store {
         .await?;
         write_allocation(tx, payment_id, &plan).await?;
         let slices = plan.slices;
-        let balance = move_balance(tx, customer_id, 0, pending.amount).await?;
+        let balance = move_balance(tx, customer_id, Money::ZERO, pending.amount).await?;
         let payment = load_payment(tx, payment_id).await?;
         activity::record(
             tx,

@@ -4,6 +4,7 @@
 use crate::args;
 use crate::domain::fields::PaymentMethod;
 use crate::domain::ledger::{DueStatus, PaymentStatus};
+use crate::domain::money::Money;
 use crate::store::db::{Arg, DbError, Row, Tx, placeholders};
 use crate::store::{StoreError, StoreResult};
 use chrono::NaiveDate;
@@ -14,13 +15,13 @@ use std::collections::HashMap;
 pub struct Due {
     pub id: i64,
     pub customer_id: i64,
-    pub amount: i64,
-    pub paid: i64,
+    pub amount: Money,
+    pub paid: Money,
     pub description: Option<String>,
     pub issue_date: NaiveDate,
     pub due_date: Option<NaiveDate>,
     pub status: DueStatus,
-    pub balance_after: i64,
+    pub balance_after: Money,
     pub created_by: String,
     pub created_at: String,
     pub voided_at: Option<String>,
@@ -33,13 +34,13 @@ impl Due {
         Ok(Due {
             id: row.i64("id")?,
             customer_id: row.i64("customer_id")?,
-            amount: row.i64("amount")?,
-            paid: row.i64("paid")?,
+            amount: row.money("amount")?,
+            paid: row.money("paid")?,
             description: row.opt_text("description")?,
             issue_date: row.date("issue_date")?,
             due_date: row.opt_date("due_date")?,
             status: row.parsed("status", DueStatus::parse)?,
-            balance_after: row.i64("balance_after")?,
+            balance_after: row.money("balance_after")?,
             created_by: row.text("created_by")?,
             created_at: row.text("created_at")?,
             voided_at: row.opt_text("voided_at")?,
@@ -53,21 +54,21 @@ impl Due {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AllocationLine {
     pub due_id: i64,
-    pub amount: i64,
+    pub amount: Money,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Payment {
     pub id: i64,
     pub customer_id: i64,
-    pub amount: i64,
-    pub unallocated: i64,
+    pub amount: Money,
+    pub unallocated: Money,
     pub method: PaymentMethod,
     pub reference: Option<String>,
     pub paid_on: NaiveDate,
     pub is_advance: bool,
     pub status: PaymentStatus,
-    pub balance_after: i64,
+    pub balance_after: Money,
     pub recorded_by: String,
     pub created_at: String,
     pub voided_at: Option<String>,
@@ -91,14 +92,14 @@ impl Payment {
         Ok(Payment {
             id: row.i64("id")?,
             customer_id: row.i64("customer_id")?,
-            amount: row.i64("amount")?,
-            unallocated: row.i64("unallocated")?,
+            amount: row.money("amount")?,
+            unallocated: row.money("unallocated")?,
             method: row.parsed("method", |m| PaymentMethod::parse(m).ok())?,
             reference: row.opt_text("reference")?,
             paid_on: row.date("paid_on")?,
             is_advance: row.i64("is_advance")? != 0,
             status: row.parsed("status", PaymentStatus::parse)?,
-            balance_after: row.i64("balance_after")?,
+            balance_after: row.money("balance_after")?,
             recorded_by: row.text("recorded_by")?,
             created_at: row.text("created_at")?,
             voided_at: row.opt_text("voided_at")?,
@@ -155,7 +156,7 @@ pub(super) async fn attach_allocations(tx: &mut Tx, payments: &mut [Payment]) ->
             .or_default()
             .push(AllocationLine {
                 due_id: a.i64("due_id")?,
-                amount: a.i64("amount")?,
+                amount: a.money("amount")?,
             });
     }
     for p in payments {

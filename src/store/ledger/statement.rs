@@ -4,8 +4,10 @@
 use super::records::{Due, Payment};
 use crate::args;
 use crate::domain::ledger::{StatementLineKind, StatementMovement, running_balances};
+use crate::domain::money::Money;
 use crate::store::{Store, StoreResult, customers};
 use chrono::NaiveDate;
+use chrono_tz::Tz;
 use serde::Serialize;
 
 /// One statement line with the balance after it.
@@ -17,31 +19,32 @@ pub struct StatementLine {
     pub payment_id: Option<i64>,
     pub description: String,
     /// Positive raises the balance, negative lowers it.
-    pub delta: i64,
-    pub balance: i64,
+    pub delta: Money,
+    pub balance: Money,
 }
 
 pub struct Statement {
     pub customer: customers::Customer,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
-    pub opening_balance: i64,
-    pub closing_balance: i64,
+    pub opening_balance: Money,
+    pub closing_balance: Money,
     pub lines: Vec<StatementLine>,
 }
 
 impl Store {
     /// The ledger in date order with a running balance; entries before
     /// `from` make the opening balance, entries after `to` are left out.
+    /// A void's date is the day it happened in `tz`, the shop's timezone.
     pub async fn statement(
         &self,
         customer_id: i64,
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
+        tz: Tz,
     ) -> StoreResult<Statement> {
         let mut tx = self.db.read().await?;
         let customer = customers::load(&mut tx, customer_id).await?;
-        let tz = self.timezone();
         let void_date = |at: &Option<String>| -> Option<NaiveDate> {
             at.as_deref()
                 .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
@@ -120,8 +123,8 @@ impl Store {
                 ));
             }
         }
-        let all = running_balances(0, movements);
-        let mut opening_balance = 0;
+        let all = running_balances(Money::ZERO, movements);
+        let mut opening_balance = Money::ZERO;
         let mut lines = Vec::new();
         for (m, (kind, due_id, payment_id, description), balance) in all {
             if from.is_some_and(|f| m.date < f) {

@@ -5,6 +5,7 @@ use super::apply::{lock_customer, move_balance};
 use super::records::{Due, Payment, load_due, load_payment};
 use crate::args;
 use crate::domain::ledger::{self, DueLine, DueStatus, PaymentLine, PaymentStatus};
+use crate::domain::money::Money;
 use crate::store::activity::{self, Change};
 use crate::store::db::Tx;
 use crate::store::{Store, StoreError, StoreResult, now_text};
@@ -39,7 +40,7 @@ impl Store {
         )
         .await?;
         reallocate(tx, customer_id).await?;
-        let balance = move_balance(tx, customer_id, -before.amount, 0).await?;
+        let balance = move_balance(tx, customer_id, -before.amount, Money::ZERO).await?;
         let due = load_due(tx, due_id).await?;
         activity::record(
             tx,
@@ -80,14 +81,14 @@ impl Store {
                 format!("payment {payment_id} is already void"),
             ));
         }
-        ledger::check_payment_void(customer.balance, before.amount).map_err(|r| self.refused(r))?;
+        ledger::check_payment_void(customer.balance, before.amount)?;
         tx.execute(
             "UPDATE payments SET status = 'void', unallocated = amount, voided_at = $1, voided_by = $2, void_reason = $3 WHERE id = $4",
             args![now_text(), actor, reason, payment_id],
         )
         .await?;
         reallocate(tx, customer_id).await?;
-        let balance = move_balance(tx, customer_id, 0, -before.amount).await?;
+        let balance = move_balance(tx, customer_id, Money::ZERO, -before.amount).await?;
         let payment = load_payment(tx, payment_id).await?;
         activity::record(
             tx,
@@ -161,7 +162,11 @@ async fn reallocate(tx: &mut Tx, customer_id: i64) -> StoreResult<()> {
         if old_paid.get(&due_id) != Some(&paid) {
             tx.execute(
                 "UPDATE dues SET paid = $1, status = $2 WHERE id = $3",
-                args![paid, DueStatus::of(amounts[&due_id], paid).as_str(), due_id],
+                args![
+                    paid,
+                    DueStatus::of(Money(amounts[&due_id]), Money(paid)).as_str(),
+                    due_id
+                ],
             )
             .await?;
         }

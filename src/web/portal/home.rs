@@ -46,13 +46,13 @@ pub(super) struct QrQuery {
     amount: Option<String>,
 }
 
-fn upi_link(state: &App, upi: &str, amount: i64) -> String {
+fn upi_link(state: &App, upi: &str, amount: Money) -> String {
     let enc = |s: &str| crate::web::percent_encode(s);
     format!(
         "upi://pay?pa={}&pn={}&am={}&cu={}&tn={}",
         enc(upi),
         enc(&state.config().shop_name),
-        state.config().currency.format(Money(amount)),
+        state.config().currency.format(amount),
         state.config().currency.code(),
         enc("Payment to the shop")
     )
@@ -81,7 +81,7 @@ pub(super) async fn show_home(
     actor: &Actor,
     page: Chrome,
     form: FormState,
-    qr_amount: Option<i64>,
+    qr_amount: Option<Money>,
     status: StatusCode,
 ) -> Response {
     let account = match state.own_account_view(actor).await {
@@ -100,12 +100,12 @@ pub(super) async fn show_home(
         })
         .collect();
     let (c, dues) = (account.customer, account.open_dues);
-    let m = |x: i64| money(state, x);
-    let owed = c.balance.max(0);
-    let qr_minor = qr_amount.filter(|a| *a > 0).unwrap_or(owed);
-    let (qr, upi_id, link) = match (&state.config().upi_id, owed > 0) {
+    let m = |x: Money| money(state, x);
+    let owed = c.balance.max(Money::ZERO);
+    let qr_money = qr_amount.filter(|a| a.is_positive()).unwrap_or(owed);
+    let (qr, upi_id, link) = match (&state.config().upi_id, owed.is_positive()) {
         (Some(upi), true) => {
-            let link = upi_link(state, upi, qr_minor);
+            let link = upi_link(state, upi, qr_money);
             (qr_svg(&link), upi.clone(), link)
         }
         _ => (None, String::new(), String::new()),
@@ -124,12 +124,12 @@ pub(super) async fn show_home(
             },
             name: c.name.clone(),
             balance: m(c.balance),
-            balance_plain: state.config().currency.format(Money(owed)),
-            owes: c.balance > 0,
-            has_credit: c.balance < 0,
+            balance_plain: state.config().currency.format(owed),
+            owes: c.balance.is_positive(),
+            has_credit: c.balance.is_negative(),
             credit: m(-c.balance),
             overdue: m(c.overdue),
-            is_overdue: c.overdue > 0,
+            is_overdue: c.overdue.is_positive(),
             days_overdue: c.days_overdue,
             dues: dues
                 .iter()
@@ -158,8 +158,8 @@ pub(super) async fn show_home(
             methods: PaymentMethod::ALL.iter().map(|m| m.as_str()).collect(),
             form,
             qr,
-            qr_amount: m(qr_minor),
-            qr_amount_plain: state.config().currency.format(Money(qr_minor)),
+            qr_amount: m(qr_money),
+            qr_amount_plain: state.config().currency.format(qr_money),
             upi_id,
             upi_link: link,
             pay_key: crate::domain::access::new_token(),
@@ -180,8 +180,7 @@ pub(super) async fn home(
     };
     let qr_amount = q
         .amount
-        .and_then(|a| state.config().currency.parse_positive(&a).ok())
-        .map(Money::minor);
+        .and_then(|a| state.config().currency.parse_positive(&a).ok());
     show_home(
         &state,
         &me,

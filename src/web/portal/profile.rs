@@ -4,6 +4,7 @@
 use super::customer;
 use crate::app::input::Patch;
 use crate::app::{Actor, App};
+use crate::domain::money::Money;
 use crate::edge::ClientInfo;
 use crate::web::forms::{FormState, money};
 use crate::web::{Chrome, Visitor, app_error_page, csrf_refused, redirect_with, render};
@@ -58,8 +59,8 @@ async fn show_profile(
             username: c.username,
             profile,
             password,
-            can_close: c.balance == 0 && !pending,
-            zero: money(state, 0),
+            can_close: c.balance.is_zero() && !pending,
+            zero: money(state, Money::ZERO),
         },
         status,
         shown,

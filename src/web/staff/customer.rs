@@ -4,6 +4,7 @@
 use super::customer_frame;
 use crate::app::{Actor, App, Statement};
 use crate::domain::ledger::StatementLineKind;
+use crate::domain::money::Money;
 use crate::web::forms::{FormState, date, due_phrase, money, opt_date, when};
 use crate::web::{Chrome, Visitor, app_error_page, render};
 use askama::Template;
@@ -94,7 +95,7 @@ pub(super) async fn show_customer(
         Err(e) => return app_error_page(page, e, "/customers"),
     };
     let today = state.config().today();
-    let m = |x: i64| money(state, x);
+    let m = |x: Money| money(state, x);
     let voided_dues: Vec<i64> = dues.iter().filter(|d| d.is_void()).map(|d| d.id).collect();
     let voided_payments: Vec<i64> = payments
         .iter()
@@ -122,12 +123,12 @@ pub(super) async fn show_customer(
             EntryRow {
                 date: date(l.date),
                 description: l.description.clone(),
-                debit: if l.delta > 0 {
+                debit: if l.delta.is_positive() {
                     m(l.delta)
                 } else {
                     String::new()
                 },
-                credit: if l.delta < 0 {
+                credit: if l.delta.is_negative() {
                     m(-l.delta)
                 } else {
                     String::new()
@@ -148,11 +149,11 @@ pub(super) async fn show_customer(
         address: c.address.clone().unwrap_or_else(|| "—".into()),
         notes: c.notes.clone().unwrap_or_else(|| "—".into()),
         balance: m(c.balance),
-        owes_or_credit: c.balance != 0,
-        has_credit: c.balance < 0,
+        owes_or_credit: !c.balance.is_zero(),
+        has_credit: c.balance.is_negative(),
         credit: m(-c.balance),
         overdue: m(c.overdue),
-        is_overdue: c.overdue > 0,
+        is_overdue: c.overdue.is_positive(),
         days_overdue: c.days_overdue,
         next_due: opt_date(c.next_due_date),
         next_due_phrase: c
@@ -245,7 +246,7 @@ pub struct StatementPage {
 
 /// The printable statement page, for staff and for the customer.
 pub fn statement_for(state: &App, page: Chrome, s: Statement, back: &str) -> Response {
-    let m = |x: i64| money(state, x);
+    let m = |x: Money| money(state, x);
     let rows = s
         .lines
         .iter()
@@ -253,12 +254,12 @@ pub fn statement_for(state: &App, page: Chrome, s: Statement, back: &str) -> Res
             (
                 date(l.date),
                 l.description.clone(),
-                if l.delta > 0 {
+                if l.delta.is_positive() {
                     m(l.delta)
                 } else {
                     String::new()
                 },
-                if l.delta < 0 {
+                if l.delta.is_negative() {
                     m(-l.delta)
                 } else {
                     String::new()

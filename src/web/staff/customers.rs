@@ -65,11 +65,11 @@ const PER_PAGE: i64 = 25;
 fn state_of(c: &Customer) -> &'static str {
     if c.is_deleted() {
         "deleted"
-    } else if c.balance <= 0 {
+    } else if !c.balance.is_positive() {
         "paid"
-    } else if c.overdue > 0 {
+    } else if c.overdue.is_positive() {
         "overdue"
-    } else if c.total_paid > 0 {
+    } else if c.total_paid.is_positive() {
         "partial"
     } else {
         "unpaid"
@@ -204,7 +204,7 @@ pub(super) async fn customers_csv(
         Err(e) => return app_error_page(page, e, "/customers"),
     };
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let plain = |m: i64| state.config().currency.format(Money(m));
+    let plain = |m: Money| state.config().currency.format(m);
     let _ = writer.write_record([
         "id",
         "username",
@@ -489,7 +489,7 @@ pub(super) async fn edit_customer(
         Ok(c) => c,
         Err(e) => return app_error_page(page, e, "/customers"),
     };
-    let plain = |m: i64| state.config().currency.format(Money(m));
+    let plain = |m: Money| state.config().currency.format(m);
     let form = FormState::with_values(&[
         ("name", &c.name),
         ("phone", c.phone.as_deref().unwrap_or("")),

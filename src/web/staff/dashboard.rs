@@ -3,6 +3,7 @@
 
 use super::{describe_action, staff};
 use crate::app::App;
+use crate::domain::money::Money;
 use crate::web::charts;
 use crate::web::forms::{date, money, when};
 use crate::web::{Chrome, Visitor, app_error_page, render};
@@ -68,8 +69,8 @@ pub(super) async fn dashboard(State(state): State<App>, v: Visitor) -> Response 
         Ok(d) => d,
         Err(e) => return app_error_page(page, e, "/"),
     };
-    let m = |x: i64| money(&state, x);
-    let months: Vec<(String, i64)> = d
+    let m = |x: Money| money(&state, x);
+    let months: Vec<(String, Money)> = d
         .collections_by_month
         .iter()
         .map(|p| {
@@ -79,7 +80,7 @@ pub(super) async fn dashboard(State(state): State<App>, v: Visitor) -> Response 
             (label, p.amount)
         })
         .collect();
-    let days: Vec<(String, i64)> = d
+    let days: Vec<(String, Money)> = d
         .collections_by_day
         .iter()
         .map(|p| {
@@ -103,7 +104,7 @@ pub(super) async fn dashboard(State(state): State<App>, v: Visitor) -> Response 
     ]
     .into_iter()
     .max()
-    .unwrap_or(0);
+    .unwrap_or_default();
     let ages = [
         ("Current", a.current, "#0b6b3a"),
         ("1–30 days", a.days_1_30, "#d97706"),
@@ -116,7 +117,7 @@ pub(super) async fn dashboard(State(state): State<App>, v: Visitor) -> Response 
         as_of: date(d.as_of),
         total_outstanding: m(d.total_outstanding),
         total_overdue: m(d.total_overdue),
-        has_overdue: d.total_overdue > 0,
+        has_overdue: d.total_overdue.is_positive(),
         collected_today: m(d.collected_today),
         collected_this_month: m(d.collected_this_month),
         active_customers: d.active_customers,

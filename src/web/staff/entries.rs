@@ -77,8 +77,8 @@ async fn entry_page(
             customer: c.name.clone(),
             customer_id: id,
             balance: money(state, c.balance),
-            balance_plain: currency.format(Money(c.balance.max(0))),
-            owes: c.balance > 0,
+            balance_plain: currency.format(c.balance.max(Money::ZERO)),
+            owes: c.balance.is_positive(),
             has_limit: c.credit_limit.is_some(),
             currency: currency.code(),
             methods: PaymentMethod::ALL.iter().map(|m| m.as_str()).collect(),
@@ -205,7 +205,6 @@ pub(crate) fn repeat_page(
                 state
                     .currency()
                     .parse_positive(amount)
-                    .map(|m| m.minor())
                     .unwrap_or(earlier.amount),
             ),
             action: action.to_string(),
