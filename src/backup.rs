@@ -73,10 +73,10 @@ pub async fn backup(config: &Config, file: &Path, force: bool) -> Result<Written
                     file.display()
                 )));
             }
-            let store = open_store(config).await?;
-            store.vacuum_into(temp.path()).await?;
+            let opened = open_store(config).await?;
+            opened.0.vacuum_into(temp.path()).await?;
             db::check_sqlite_file(temp.path()).await?;
-            store
+            opened
         }
         DatabaseConfig::Postgres { url } => {
             let pg_dump = tool("pg_dump")?;
@@ -92,7 +92,11 @@ pub async fn backup(config: &Config, file: &Path, force: bool) -> Result<Written
         }
     };
     temp.put_in_place(file)?;
-    let source = store.verify().await.map_err(anyhow::Error::from);
+    let (store, live) = store;
+    let source = store
+        .verify(live.get().currency)
+        .await
+        .map_err(anyhow::Error::from);
     store.db.close().await;
     let bytes = std::fs::metadata(file)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?
@@ -172,8 +176,11 @@ pub async fn restore(config: &Config, file: &Path, force: bool) -> Result<Report
             run(restore, "pg_restore")?;
         }
     }
-    let store = open_store(config).await?;
-    let report = store.verify().await.map_err(anyhow::Error::from);
+    let (store, live) = open_store(config).await?;
+    let report = store
+        .verify(live.get().currency)
+        .await
+        .map_err(anyhow::Error::from);
     store.db.close().await;
     Ok(report?)
 }
