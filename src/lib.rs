@@ -4,7 +4,9 @@
 //! `domain` (pure rules and the permission table) and persist through
 //! `store` (SQL on SQLite or PostgreSQL). `notify` sends what the store
 //! queued; `config`, `startup` and `main.rs` (the command line) set it up;
-//! `backup` copies the whole database out and back in.
+//! `backup` copies the whole database out and back in; `import` reads the
+//! old system's CSV folder or a spreadsheet into typed records (no I/O
+//! beyond reading the files).
 
 pub mod app;
 pub mod backup;
@@ -13,6 +15,7 @@ pub mod config;
 pub mod domain;
 pub mod edge;
 pub mod http;
+pub mod import;
 pub mod notify;
 pub mod routes;
 pub mod scheduler;

@@ -132,6 +132,100 @@ impl Currency {
         }
     }
 
+    /// Parses an amount as a spreadsheet shows it: an optional leading minus,
+    /// an optional currency symbol or code ("₹", "Rs.", "INR"), and digits
+    /// grouped by commas in thousands ("1,000,000.50") or Indian lakhs and
+    /// crores ("10,00,000.50"). A comma anywhere else is refused, so that a
+    /// decimal comma ("12,50") is never read as twelve hundred and fifty.
+    pub fn parse_grouped(&self, input: &str) -> Result<Money, MoneyError> {
+        let text = input.trim();
+        let (negative, rest) = match text.strip_prefix('-') {
+            Some(r) => (true, r.trim_start()),
+            None => (false, text),
+        };
+        let rest = self.strip_currency_mark(rest);
+        let (whole, fraction) = match rest.split_once('.') {
+            Some((w, f)) => (w, Some(f)),
+            None => (rest, None),
+        };
+        if whole.contains(',') && !well_grouped(whole) {
+            return Err(MoneyError::NotANumber(input.to_string()));
+        }
+        let mut plain = String::with_capacity(rest.len() + 1);
+        if negative {
+            plain.push('-');
+        }
+        plain.extend(whole.chars().filter(|&c| c != ','));
+        if let Some(f) = fraction {
+            plain.push('.');
+            plain.push_str(f);
+        }
+        self.parse_amount(&plain).map_err(|e| match e {
+            MoneyError::NotANumber(_) => MoneyError::NotANumber(input.to_string()),
+            other => other,
+        })
+    }
+
+    fn strip_currency_mark<'a>(&self, text: &'a str) -> &'a str {
+        let mut marks = vec![self.symbol(), self.code()];
+        if self.code == iso_currency::Currency::INR {
+            marks.extend(["Rs.".to_string(), "Rs".to_string(), "₹".to_string()]);
+        }
+        for mark in marks {
+            if let Some(rest) = text.strip_prefix(mark.as_str()) {
+                return rest.trim_start();
+            }
+        }
+        text
+    }
+
+    /// Parses an amount written by a program that kept money in binary
+    /// floats (Python's `repr`, pandas' `to_csv`): "1500.0", or "99.89999999999999"
+    /// where 100.10 - 0.20 was meant. Decimals beyond the currency's are
+    /// accepted only where they are zeros or float noise (15 or more
+    /// significant digits, past what a float holds exactly); the amount is
+    /// then rounded half away from zero to the minor unit. Any other extra
+    /// decimal ("12.345") is refused, as by [`Currency::parse_amount`].
+    pub fn parse_float_repr(&self, input: &str) -> Result<Money, MoneyError> {
+        let text = input.trim();
+        let exponent = self.exponent as usize;
+        let Some((whole, fraction)) = text.split_once('.') else {
+            return self.parse_amount(text);
+        };
+        if fraction.len() <= exponent || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+            return self.parse_amount(text);
+        }
+        let (kept, excess) = fraction.split_at(exponent);
+        let digits_of_whole = whole.trim_start_matches('-').trim_start_matches('0');
+        let significant = if digits_of_whole.is_empty() {
+            fraction.trim_start_matches('0').len()
+        } else {
+            digits_of_whole.len() + fraction.len()
+        };
+        if !excess.bytes().all(|b| b == b'0') && significant < 15 {
+            return Err(MoneyError::TooManyDecimals {
+                max: self.exponent,
+                currency: self.code(),
+            });
+        }
+        let truncated = if kept.is_empty() {
+            self.parse_amount(whole)?
+        } else {
+            self.parse_amount(&format!("{whole}.{kept}"))?
+        };
+        let round_away = excess.as_bytes()[0] >= b'5';
+        let step = if whole.starts_with('-') { -1 } else { 1 };
+        let rounded = if round_away {
+            Money(truncated.0 + step)
+        } else {
+            truncated
+        };
+        if rounded.0.abs() > self.max_amount().0 {
+            return Err(MoneyError::TooLarge(self.format(self.max_amount())));
+        }
+        Ok(rounded)
+    }
+
     /// Formats minor units as a plain decimal string in major units: `-1250.50`.
     pub fn format(&self, money: Money) -> String {
         let scale = self.scale().unsigned_abs();
@@ -171,6 +265,24 @@ impl Currency {
             format!("{sign}{symbol} {grouped}{fraction}")
         }
     }
+}
+
+/// Whether commas group `whole` as people write numbers: the last group of
+/// three, the ones before it all of three (thousands) or all of two (Indian
+/// lakhs and crores), and a first group no longer than those.
+fn well_grouped(whole: &str) -> bool {
+    let groups: Vec<&str> = whole.split(',').collect();
+    if groups
+        .iter()
+        .any(|g| g.is_empty() || !g.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return false;
+    }
+    let (first, last) = (groups[0].len(), groups[groups.len() - 1].len());
+    let middle = &groups[1..groups.len() - 1];
+    last == 3
+        && ((first <= 3 && middle.iter().all(|g| g.len() == 3))
+            || (first <= 2 && middle.iter().all(|g| g.len() == 2)))
 }
 
 fn group_thousands(digits: &str) -> String {
@@ -336,6 +448,55 @@ mod tests {
 
     fn inr() -> Currency {
         Currency::parse("INR").unwrap()
+    }
+
+    #[test]
+    fn grouped_amounts_read_as_a_spreadsheet_shows_them() {
+        let c = inr();
+        assert_eq!(c.parse_grouped("1,00,000.50"), Ok(Money(10_000_050)));
+        assert_eq!(c.parse_grouped("10,00,00,000"), Ok(Money(10_000_000_000)));
+        assert_eq!(c.parse_grouped("1,000,000.50"), Ok(Money(100_000_050)));
+        assert_eq!(c.parse_grouped("12,345"), Ok(Money(1_234_500)));
+        assert_eq!(c.parse_grouped("₹ 2,500"), Ok(Money(250_000)));
+        assert_eq!(c.parse_grouped("Rs. 1,250.5"), Ok(Money(125_050)));
+        assert_eq!(c.parse_grouped("-1,500"), Ok(Money(-150_000)));
+        assert_eq!(c.parse_grouped("750"), Ok(Money(75_000)));
+        for bad in [
+            "12,50",
+            "1,0000",
+            "1,00,0000",
+            ",100",
+            "100,",
+            "1,,000",
+            "1,000,00,000",
+            "abc",
+            "",
+        ] {
+            assert!(c.parse_grouped(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert!(matches!(
+            c.parse_grouped("1,000.505"),
+            Err(MoneyError::TooManyDecimals { .. })
+        ));
+    }
+
+    #[test]
+    fn float_noise_from_the_old_system_rounds_to_the_minor_unit() {
+        let c = inr();
+        assert_eq!(c.parse_float_repr("1500.0"), Ok(Money(150_000)));
+        assert_eq!(c.parse_float_repr("1500"), Ok(Money(150_000)));
+        assert_eq!(c.parse_float_repr("99.89999999999999"), Ok(Money(9_990)));
+        assert_eq!(c.parse_float_repr("0.30000000000000004"), Ok(Money(30)));
+        assert_eq!(c.parse_float_repr("-0.30000000000000004"), Ok(Money(-30)));
+        assert_eq!(c.parse_float_repr("12.5000"), Ok(Money(1_250)));
+        assert!(matches!(
+            c.parse_float_repr("12.345"),
+            Err(MoneyError::TooManyDecimals { .. })
+        ));
+        assert!(c.parse_float_repr("1e5").is_err());
+        assert!(c.parse_float_repr("nan").is_err());
+        let yen = Currency::parse("JPY").unwrap();
+        assert_eq!(yen.parse_float_repr("1500.0"), Ok(Money(1_500)));
     }
 
     #[test]
