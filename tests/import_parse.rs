@@ -232,6 +232,18 @@ fn a_payment_or_due_for_nobody_is_refused() {
             .iter()
             .any(|p| p.file == "user_payment_updated.csv")
     );
+
+    let problems = refused(original::read_folder(
+        &sample("original/orphan_payment"),
+        inr(),
+    ));
+    has(
+        &problems,
+        "user_payment_updated.csv",
+        3,
+        "names customer id 7, who is neither in customers.csv",
+    );
+    assert_eq!(problems.len(), 1);
 }
 
 #[test]
