@@ -314,8 +314,20 @@ impl Snapshot {
     pub async fn each_row<E: From<DbError>>(
         &mut self,
         table: &Table,
+        each: impl FnMut(Vec<Cell>) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        self.each_row_in_pages(table, PAGE, each).await
+    }
+
+    /// [`Snapshot::each_row`] with pages of `page` rows; tests use small
+    /// pages to cross page boundaries with little data.
+    pub async fn each_row_in_pages<E: From<DbError>>(
+        &mut self,
+        table: &Table,
+        page: i64,
         mut each: impl FnMut(Vec<Cell>) -> Result<(), E>,
     ) -> Result<u64, E> {
+        let page = page.max(1);
         let columns = table
             .columns
             .iter()
@@ -344,7 +356,7 @@ impl Snapshot {
                 conditions.push(format!("({key}) > ({})", placeholders(1, table.key.len())));
                 args = last;
             }
-            args.push(Arg::from(PAGE));
+            args.push(Arg::from(page));
             let where_clause = if conditions.is_empty() {
                 String::new()
             } else {
@@ -356,7 +368,7 @@ impl Snapshot {
                 args.len()
             );
             let rows = self.tx.fetch_all(&sql, &args).await?;
-            let full = rows.len() as i64 == PAGE;
+            let full = rows.len() as i64 == page;
             if let Some(last) = rows.last() {
                 after = Some(key_of(table, last)?);
             }
