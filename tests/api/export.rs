@@ -97,6 +97,13 @@ async fn a_shop(app: &TestApp) -> (Vec<i64>, i64) {
 async fn an_export_holds_what_the_api_shows_and_no_secret(backend: Backend) {
     let app = spawn_app(backend).await;
     let (active, gone) = a_shop(&app).await;
+    // A customer with an email address is sent an invitation with a one-time link.
+    app.post(
+        "/api/v1/customers",
+        json!({"name": "Devi Nair", "email": "devi@example.com"}),
+    )
+    .await
+    .ok(201);
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().join("export");
 
@@ -225,6 +232,19 @@ async fn an_export_holds_what_the_api_shows_and_no_secret(backend: Backend) {
         .unwrap()
         .len();
     assert_eq!(rows_in_manifest(&manifest, "staff.csv"), staff as u64);
+    let emails = read_csv(&dir.join("emails.csv"));
+    let queued = app.get("/api/v1/emails").await.ok(200)["total"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(emails.rows.len() as u64, queued);
+    assert!(emails.rows.iter().any(|r| r["kind"] == "invitation"
+        && r["recipient"] == "devi@example.com"
+        && !r["subject"].is_empty()));
+    assert!(
+        !emails.headers.iter().any(|h| h.contains("body")),
+        "no message body leaves: {:?}",
+        emails.headers
+    );
     let activity = read_csv(&dir.join("activity.csv"));
     let logged = app.get("/api/v1/activity").await.ok(200)["total"]
         .as_u64()
@@ -350,6 +370,64 @@ async fn read(
     rows
 }
 
+/// An amount from a CSV cell, in minor units (two decimals for INR).
+fn minor(cell: &str) -> i64 {
+    let (whole, cents) = cell.split_once('.').expect("two decimals");
+    assert_eq!(cents.len(), 2, "{cell}");
+    let value: i64 = format!("{}{cents}", whole.trim_start_matches('-'))
+        .parse()
+        .unwrap();
+    if cell.starts_with('-') { -value } else { value }
+}
+
+/// Payments recorded while the export runs land wholly before or after its
+/// snapshot: in the files, every balance still equals its ledger.
+async fn an_export_during_payments_is_one_consistent_snapshot(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let busy = app.customer("Busy Counter").await;
+    app.add_due(busy, json!({"amount": "100000"})).await.ok(201);
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("export");
+    let paying = async {
+        let mut made = 0;
+        for _ in 0..30 {
+            app.pay(busy, json!({"amount": "1.25"})).await.ok(201);
+            made += 1;
+        }
+        made
+    };
+    let args = ["export", dir.to_str().unwrap()];
+    let (made, exported) = tokio::join!(paying, app.cli(&args));
+    assert_eq!(made, 30);
+    assert!(exported.status.success(), "{exported:?}");
+
+    let customers = read_csv(&dir.join("customers.csv"));
+    let dues = read_csv(&dir.join("dues.csv"));
+    let payments = read_csv(&dir.join("payments.csv"));
+    let allocations = read_csv(&dir.join("allocations.csv"));
+    let row = &customers.rows[0];
+    let charged: i64 = dues
+        .rows
+        .iter()
+        .filter(|d| d["status"] != "void")
+        .map(|d| minor(&d["amount"]))
+        .sum();
+    let paid: i64 = payments
+        .rows
+        .iter()
+        .filter(|p| p["status"] == "recorded")
+        .map(|p| minor(&p["amount"]))
+        .sum();
+    assert_eq!(minor(&row["total_dues"]), charged);
+    assert_eq!(minor(&row["total_paid"]), paid);
+    assert_eq!(minor(&row["balance"]), charged - paid);
+    assert_eq!(allocations.rows.len(), payments.rows.len());
+    let allocated: i64 = allocations.rows.iter().map(|a| minor(&a["amount"])).sum();
+    assert_eq!(allocated, paid);
+    assert_eq!(minor(&dues.rows[0]["paid"]), paid);
+    assert!(app.cli(&["verify"]).await.status.success());
+}
+
 /// Rows are read a page at a time by key; pages of one row see exactly
 /// the rows, in the same order, that one big page does.
 async fn paging_through_a_table_skips_and_repeats_nothing(backend: Backend) {
@@ -388,5 +466,6 @@ async fn paging_through_a_table_skips_and_repeats_nothing(backend: Backend) {
 crate::on_both_backends!(
     an_export_holds_what_the_api_shows_and_no_secret,
     a_second_export_never_overwrites_the_first_without_force,
+    an_export_during_payments_is_one_consistent_snapshot,
     paging_through_a_table_skips_and_repeats_nothing
 );
