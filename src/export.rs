@@ -50,7 +50,7 @@ impl ExportError {
 pub struct Exported {
     pub dir: PathBuf,
     /// The CSV files written, with their row counts.
-    pub files: Vec<(&'static str, u64)>,
+    pub files: Vec<(String, u64)>,
 }
 
 impl Exported {
@@ -80,7 +80,7 @@ pub async fn export(config: &Config, dir: &Path, force: bool) -> Result<Exported
         let backend = snapshot.backend();
         let mut written = Vec::new();
         for table in TABLES {
-            let temp = Temp::beside(&dir.join(table.file));
+            let temp = Temp::beside(&dir.join(file_name(table)));
             let file = File::create(temp.path())
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", temp.path().display()))?;
             let mut csv = csv::Writer::from_writer(Hashing::new(BufWriter::new(file)));
@@ -94,7 +94,7 @@ pub async fn export(config: &Config, dir: &Path, force: bool) -> Result<Exported
                 .await?;
             let hashing = csv
                 .into_inner()
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", table.file))?;
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file_name(table)))?;
             let (file, bytes, sha256) = hashing.finish()?;
             file.sync_all()?;
             written.push(Written {
@@ -113,6 +113,11 @@ pub async fn export(config: &Config, dir: &Path, force: bool) -> Result<Exported
     let (written, exported_at, backend) = result?;
     let manifest = manifest(&written, &exported_at, backend, currency);
     put_in_place(dir, written, &manifest)
+}
+
+/// A table's file: `customers.csv` for the table named `customers`.
+pub fn file_name(table: &Table) -> String {
+    format!("{}.csv", table.name)
 }
 
 /// Checks `dir` and creates it when missing.
@@ -168,7 +173,7 @@ fn manifest(
         .iter()
         .map(|w| {
             serde_json::json!({
-                "name": w.table.file,
+                "name": file_name(w.table),
                 "rows": w.rows,
                 "bytes": w.bytes,
                 "sha256": w.sha256,
@@ -215,8 +220,9 @@ fn put_in_place(
     }
     let mut files = Vec::new();
     for w in written {
-        w.temp.rename_to(&dir.join(w.table.file))?;
-        files.push((w.table.file, w.rows));
+        let name = file_name(w.table);
+        w.temp.rename_to(&dir.join(&name))?;
+        files.push((name, w.rows));
     }
     manifest_temp.rename_to(&manifest_path)?;
     // Not every file system lets a folder be synced; the renames stand.

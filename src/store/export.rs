@@ -2,7 +2,7 @@
 //! the database, and reading them in key order, page by page, from one
 //! read-only snapshot. Secrets never leave: password hashes, sessions,
 //! one-time links and idempotency records are not read at all. Files,
-//! CSV and the manifest are `crate::export`'s.
+//! CSV files and the manifest are `crate::export`'s.
 
 use super::Store;
 use super::db::{Arg, Backend, DbError, Row, Tx, placeholders};
@@ -44,11 +44,12 @@ const fn col(name: &'static str, kind: Kind) -> Column {
     }
 }
 
-/// One exported table: the file it becomes, where its rows come from, the
-/// key that orders them (and pages through them), and its columns.
+/// One exported table: its name (which names its file), where its rows
+/// come from, the key that orders them (and pages through them), and its
+/// columns.
 #[derive(Debug, Clone, Copy)]
 pub struct Table {
-    pub file: &'static str,
+    pub name: &'static str,
     from: &'static str,
     condition: Option<&'static str>,
     key: &'static [(&'static str, KeyKind)],
@@ -69,7 +70,7 @@ const ID: &[(&str, KeyKind)] = &[("id", KeyKind::Int)];
 /// references come before it).
 pub const TABLES: &[Table] = &[
     Table {
-        file: "staff.csv",
+        name: "staff",
         from: "staff_users",
         condition: None,
         key: ID,
@@ -84,7 +85,7 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
-        file: "customers.csv",
+        name: "customers",
         from: "customers",
         condition: None,
         key: ID,
@@ -119,7 +120,7 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
-        file: "deleted_customers.csv",
+        name: "deleted_customers",
         from: "customers",
         condition: Some("status = 'deleted'"),
         key: ID,
@@ -135,7 +136,7 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
-        file: "dues.csv",
+        name: "dues",
         from: "dues",
         condition: None,
         key: ID,
@@ -157,7 +158,7 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
-        file: "payments.csv",
+        name: "payments",
         from: "payments",
         condition: None,
         key: ID,
@@ -184,7 +185,7 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
-        file: "allocations.csv",
+        name: "allocations",
         from: "allocations",
         condition: None,
         key: &[("payment_id", KeyKind::Int), ("due_id", KeyKind::Int)],
@@ -195,7 +196,7 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
-        file: "activity.csv",
+        name: "activity",
         from: "activity_log",
         condition: None,
         key: &[("seq", KeyKind::Int)],
@@ -213,7 +214,7 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
-        file: "signins.csv",
+        name: "signins",
         from: "signin_log",
         condition: None,
         key: ID,
@@ -232,7 +233,7 @@ pub const TABLES: &[Table] = &[
     // The outbox without its bodies: one-time-link messages carry a
     // token in theirs, and every body is rendered from data exported here.
     Table {
-        file: "emails.csv",
+        name: "emails",
         from: "emails",
         condition: None,
         key: ID,
@@ -252,7 +253,7 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
-        file: "reminders.csv",
+        name: "reminders",
         from: "reminder_log",
         condition: None,
         key: &[("customer_id", KeyKind::Int), ("day", KeyKind::Text)],
@@ -265,7 +266,7 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
-        file: "settings.csv",
+        name: "settings",
         from: "settings",
         condition: None,
         key: &[("key", KeyKind::Text)],
