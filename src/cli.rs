@@ -1,5 +1,5 @@
 //! The command line: `duetrack serve | migrate | verify | backup | restore
-//! | admin | remind`, with every setting also available as a flag.
+//! | export | admin | remind`, with every setting also available as a flag.
 
 use crate::config::RawSettings;
 use clap::{Parser, Subcommand};
@@ -39,6 +39,14 @@ pub enum Command {
         /// The backup file to restore.
         file: PathBuf,
         /// Restore even if the database holds customers, dues or payments, replacing all of it.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Write every table as CSV files, with a manifest.json of row counts and SHA-256 sums, into DIR from one consistent snapshot while the server keeps running. Password hashes, sessions, tokens and idempotency records are left out.
+    Export {
+        /// The folder to write; it is created if missing and must be empty.
+        dir: PathBuf,
+        /// Write into DIR even if it is not empty, replacing the files of an earlier export.
         #[arg(long)]
         force: bool,
     },

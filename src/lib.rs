@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod edge;
+pub mod export;
 pub mod http;
 pub mod import;
 pub mod notify;

@@ -103,6 +103,24 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 Err(e) => Ok(refused(&e)),
             }
         }
+        Command::Export { dir, force } => {
+            match duetrack::export::export(&config, &dir, force).await {
+                Ok(done) => {
+                    println!(
+                        "exported {} files ({} rows) and {} to {}",
+                        done.files.len(),
+                        done.rows(),
+                        duetrack::export::MANIFEST,
+                        done.dir.display()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("duetrack: {e:#}");
+                    Ok(ExitCode::from(e.exit_code()))
+                }
+            }
+        }
         Command::Restore { file, force } => {
             match duetrack::backup::restore(&config, &file, force).await {
                 Ok(r) => {

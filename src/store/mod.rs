@@ -8,6 +8,7 @@ pub mod backup;
 pub mod customers;
 pub mod dashboard;
 pub mod db;
+pub mod export;
 pub mod idempotency;
 pub mod ledger;
 pub mod letters;

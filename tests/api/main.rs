@@ -10,6 +10,7 @@ mod cli;
 mod concurrency;
 mod customers;
 mod email;
+mod export;
 mod ledger;
 mod scheduler;
 mod sessions;
