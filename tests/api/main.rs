@@ -11,6 +11,7 @@ mod concurrency;
 mod customers;
 mod email;
 mod ledger;
+mod purge;
 mod scheduler;
 mod sessions;
 mod smtp;
