@@ -50,7 +50,7 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Manage staff accounts from the server's console (for example when the owner's password is lost).
+    /// Manage staff accounts from the server's console (for example when the owner's password is lost), or purge a deleted customer's personal data.
     Admin {
         #[command(subcommand)]
         action: AdminAction,
@@ -84,5 +84,10 @@ pub enum AdminAction {
         password: Option<String>,
         #[arg(long)]
         email: Option<String>,
+    },
+    /// Erase a deleted customer's personal data and login, keeping every amount of their ledger (logged as "console").
+    Purge {
+        /// The id of the deleted customer.
+        customer_id: i64,
     },
 }

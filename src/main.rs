@@ -238,11 +238,11 @@ async fn remind(config: Config, dry_run: bool, date: Option<String>) -> anyhow::
     Ok(ExitCode::SUCCESS)
 }
 
-/// Staff accounts from the console. Acts as the owner, logged as "console".
+/// Staff accounts and purges from the console. Acts as the owner, logged as "console".
 async fn admin(config: Config, action: AdminAction) -> anyhow::Result<ExitCode> {
     use duetrack::domain::access::{self, Role};
     use duetrack::store::staff::{NewStaff, StaffPatch};
-    let (store, _) = open_store(&config).await?;
+    let (store, live) = open_store(&config).await?;
     let choose = |given: Option<String>, username: &str| -> Result<(String, bool), String> {
         match given {
             Some(p) => access::check_new_password(&p, username)
@@ -339,6 +339,23 @@ async fn admin(config: Config, action: AdminAction) -> anyhow::Result<ExitCode> 
                 }
             }
             generated.then_some(password)
+        }
+        AdminAction::Purge { customer_id } => {
+            let app = duetrack::app::App::new(store.clone(), std::sync::Arc::new(config), live);
+            match app
+                .purge_customer(&duetrack::app::console(), customer_id)
+                .await
+            {
+                Ok(c) => println!(
+                    "Purged the personal data of customer {}: it is now \"{}\" and cannot sign in; its ledger is kept.",
+                    c.id, c.name
+                ),
+                Err(e) => {
+                    eprintln!("duetrack: {e}");
+                    return Ok(ExitCode::from(1));
+                }
+            }
+            None
         }
     };
     if let Some(password) = outcome {

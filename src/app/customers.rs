@@ -202,6 +202,27 @@ impl App {
             .await?)
     }
 
+    /// Erases a deleted customer's personal data and login, keeping every
+    /// amount of their ledger; refused (409 `not_deleted`) for a customer
+    /// who is not deleted. The `.eml` copies of their emails written on
+    /// this node are removed too.
+    pub async fn purge_customer(&self, actor: &Actor, id: i64) -> AppResult<Customer> {
+        self.authorize(actor, Action::PurgeCustomer)?;
+        let purged = self
+            .store
+            .purge_customer(&actor.label(), id, self.today())
+            .await
+            .map_err(|e| self.refused(e))?;
+        for path in &purged.eml_paths {
+            if let Err(e) = std::fs::remove_file(path)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(path, error = %e, "could not remove a purged customer's email copy");
+            }
+        }
+        Ok(purged.customer)
+    }
+
     /// Emails the customer a one-time link to choose a new password;
     /// at most a few per customer and hour.
     pub async fn reset_credentials(

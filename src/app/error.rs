@@ -163,6 +163,13 @@ fn worded(refusal: Refusal, currency: &Currency) -> AppError {
                 currency.format(credit)
             ),
         ),
+        Refusal::PurgeNotDeleted { customer_id } => conflict(
+            "not_deleted",
+            None,
+            format!(
+                "customer {customer_id} is not deleted; only a deleted customer's personal data can be purged, so delete the customer first"
+            ),
+        ),
     }
 }
 

@@ -88,6 +88,16 @@ fn caller_of(actor: &Actor) -> Caller {
     }
 }
 
+/// The server's console (`duetrack admin …`): acts with the owner's rights
+/// and is named "console" in the activity log.
+pub fn console() -> Actor {
+    Principal::Staff {
+        id: 0,
+        username: "console".to_string(),
+        role: crate::domain::access::Role::Owner,
+    }
+}
+
 /// Whether `actor` may do `action`: what menus and buttons ask.
 pub fn may(actor: &Actor, action: Action) -> bool {
     action.allows(caller_of(actor))

@@ -19,6 +19,8 @@ pub enum Action {
     PauseReminders,
     DeleteCustomer,
     RestoreCustomer,
+    /// Erase a deleted customer's personal data and login, keeping the ledger.
+    PurgeCustomer,
     /// Email a customer a link to choose a new password.
     ResetCredentials,
     AddDue,
@@ -73,7 +75,7 @@ pub enum Caller {
 
 impl Action {
     /// Every action, for tests and documentation.
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 25] = [
         Action::ViewDashboard,
         Action::ViewCustomers,
         Action::CreateCustomer,
@@ -81,6 +83,7 @@ impl Action {
         Action::PauseReminders,
         Action::DeleteCustomer,
         Action::RestoreCustomer,
+        Action::PurgeCustomer,
         Action::ResetCredentials,
         Action::AddDue,
         Action::RecordPayment,
@@ -109,7 +112,7 @@ impl Action {
             | RecordPayment | ReviewPayments | ViewEmails => Staff(Role::Staff),
             EditCustomer | PauseReminders | DeleteCustomer | RestoreCustomer | VoidEntry
             | SendMessage | ViewActivity | ViewSignins | ManageStaff => Staff(Role::Admin),
-            EditSettings => Staff(Role::Owner),
+            EditSettings | PurgeCustomer => Staff(Role::Owner),
             ViewOwnAccount | ReportPayment | EditOwnProfile | CloseOwnAccount => Customer,
             ChangeOwnPassword | SignOut => SignedIn,
         }
@@ -187,5 +190,14 @@ mod tests {
         assert!(Action::RecordPayment.allows(staff));
         assert!(!Action::EditSettings.allows(Caller::Staff(Role::Admin)));
         assert_eq!(Action::VoidEntry.scopes(), vec!["admin"]);
+    }
+
+    #[test]
+    fn only_the_owner_may_purge_a_customer() {
+        assert!(Action::PurgeCustomer.allows(Caller::Staff(Role::Owner)));
+        assert!(!Action::PurgeCustomer.allows(Caller::Staff(Role::Admin)));
+        assert!(!Action::PurgeCustomer.allows(Caller::Staff(Role::Staff)));
+        assert!(!Action::PurgeCustomer.allows(Caller::Customer));
+        assert_eq!(Action::PurgeCustomer.scopes(), vec!["owner"]);
     }
 }

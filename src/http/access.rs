@@ -24,6 +24,11 @@ pub const ROUTES: &[(&str, &str, Action)] = &[
     ),
     (
         "post",
+        "/api/v1/customers/{id}/purge",
+        Action::PurgeCustomer,
+    ),
+    (
+        "post",
         "/api/v1/customers/{id}/reset-credentials",
         Action::ResetCredentials,
     ),

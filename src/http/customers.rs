@@ -1,5 +1,5 @@
 //! `/api/v1/customers`: create, list with search and sorting, read, edit,
-//! soft delete and restore.
+//! soft delete, restore and purge.
 
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult, Problem};
@@ -22,6 +22,7 @@ pub fn router() -> OpenApiRouter<App> {
         .routes(routes!(create_customer, list_customers))
         .routes(routes!(get_customer, update_customer, delete_customer))
         .routes(routes!(restore_customer))
+        .routes(routes!(purge_customer))
 }
 
 /// A customer with the figures of its ledger.
@@ -320,5 +321,23 @@ async fn restore_customer(
     Id(id): Id,
 ) -> ApiResult<Json<CustomerView>> {
     let customer = state.restore_customer(&actor, id).await?;
+    Ok(Json(CustomerView::new(&state, customer)))
+}
+
+/// Erases a deleted customer's personal data (name, contact details,
+/// category, notes and login) and keeps every amount of their ledger. Owner
+/// only; a customer who is not deleted gives 409 `not_deleted`.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/purge", tag = "customers", params(("id" = i64, Path)), responses(
+    (status = 200, body = CustomerView),
+    (status = 403, body = Problem),
+    (status = 404, body = Problem),
+    (status = 409, body = Problem),
+))]
+async fn purge_customer(
+    State(state): State<App>,
+    Caller(actor): Caller,
+    Id(id): Id,
+) -> ApiResult<Json<CustomerView>> {
+    let customer = state.purge_customer(&actor, id).await?;
     Ok(Json(CustomerView::new(&state, customer)))
 }

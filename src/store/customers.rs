@@ -188,7 +188,11 @@ async fn add_overdue(
 }
 
 /// Rewrites the words a customer is found by.
-async fn index_search_terms(tx: &mut Tx, id: i64, terms: &[String]) -> Result<(), DbError> {
+pub(super) async fn index_search_terms(
+    tx: &mut Tx,
+    id: i64,
+    terms: &[String],
+) -> Result<(), DbError> {
     tx.execute(
         "DELETE FROM customer_search_terms WHERE customer_id = $1",
         args![id],

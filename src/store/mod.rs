@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod letters;
 pub mod outbox;
 pub mod portal;
+pub mod purge;
 pub mod reminders;
 pub mod settings;
 pub mod staff;
@@ -145,6 +146,8 @@ pub enum Refusal {
     /// A customer tried to close their account while the shop holds credit
     /// of theirs (409 `credit_held`).
     OwnCreditHeld { credit: Money },
+    /// Staff tried to purge a customer who is not deleted (409 `not_deleted`).
+    PurgeNotDeleted { customer_id: i64 },
 }
 
 impl From<LedgerRefusal> for StoreError {

@@ -35,6 +35,7 @@ pub const ROUTES: &[(&str, &str, Action)] = &[
     ),
     ("POST", "/customers/{id}/delete", Action::DeleteCustomer),
     ("POST", "/customers/{id}/restore", Action::RestoreCustomer),
+    ("POST", "/customers/{id}/purge", Action::PurgeCustomer),
     ("POST", "/dues/{id}/void", Action::VoidEntry),
     ("POST", "/payments/{id}/void", Action::VoidEntry),
     ("GET", "/payments/pending", Action::ReviewPayments),

@@ -12,6 +12,7 @@ mod customers;
 mod email;
 mod export;
 mod ledger;
+mod purge;
 mod scheduler;
 mod sessions;
 mod smtp;

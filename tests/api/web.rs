@@ -22,6 +22,7 @@ on_both_backends!(
     every_page_opens_with_real_records_for_those_it_is_for,
     an_admin_voids_deletes_and_restores_through_the_pages,
     the_customer_list_download_runs_no_formulas,
+    the_owner_purges_a_deleted_customer_through_the_page,
 );
 
 /// A signed-in browser: the session cookie and the CSRF token of its forms.
@@ -576,4 +577,67 @@ async fn the_customer_list_download_runs_no_formulas(backend: Backend) {
         "{names:?}"
     );
     assert!(names.contains(&"Plain Name".to_string()));
+}
+
+async fn the_owner_purges_a_deleted_customer_through_the_page(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app
+        .post(
+            "/api/v1/customers",
+            json!({"name": "Kavya Menon", "phone": "98450 33333", "notes": "cousin of Ravi"}),
+        )
+        .await
+        .ok(201)["id"]
+        .as_i64()
+        .unwrap();
+    app.add_due(id, json!({"amount": "250"})).await.ok(201);
+    app.delete(&format!(
+        "/api/v1/customers/{id}?force=true&reason=Left%20town"
+    ))
+    .await
+    .ok(200);
+    let admin = staff_browser(&app, "manager", "admin").await;
+    let page = admin.get(&format!("/customers/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        !page.html.contains("Purge personal data"),
+        "an admin is not offered it"
+    );
+    let refused = admin
+        .post(&format!("/customers/{id}/purge"), &[("confirm", "yes")])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    let owner = Browser::sign_in(&app, "admin", ADMIN_PASSWORD).await;
+    let page = owner.get(&format!("/customers/{id}")).await;
+    assert!(
+        page.html.contains("Purge personal data"),
+        "the owner is offered it"
+    );
+    assert!(
+        page.html
+            .contains(&format!("action=\"/customers/{id}/purge\""))
+    );
+    let unticked = owner.post(&format!("/customers/{id}/purge"), &[]).await;
+    assert!(unticked.redirected_to(&format!("/customers/{id}")));
+    assert_eq!(
+        app.get(&format!("/api/v1/customers/{id}")).await.ok(200)["name"],
+        "Kavya Menon",
+        "nothing is erased without the tick"
+    );
+    let purged = owner
+        .post(&format!("/customers/{id}/purge"), &[("confirm", "yes")])
+        .await;
+    assert!(
+        purged.redirected_to(&format!("/customers/{id}")),
+        "{}",
+        purged.status
+    );
+    let page = owner.get(&format!("/customers/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains(&format!("Purged customer #{id}")));
+    for secret in ["Kavya", "98450", "cousin", "Left town"] {
+        assert!(!page.html.contains(secret), "{secret} is still shown");
+    }
+    assert_eq!(app.balance(id).await, "250.00");
 }

@@ -615,3 +615,34 @@ pub(super) async fn restore_customer(
         Err(e) => app_error_page(page, e, &format!("/customers/{id}")),
     }
 }
+
+pub(super) async fn purge_customer(
+    State(state): State<App>,
+    v: Visitor,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    let (actor, page, id) =
+        match posted_about(&state, &v, &f.csrf, &id, "customer", "/customers").await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
+    if f.confirm != "yes" {
+        return redirect_with(
+            &format!("/customers/{id}"),
+            "error",
+            "Tick “Yes, erase this customer's personal data” to purge.",
+        );
+    }
+    match state.purge_customer(&actor, id).await {
+        Ok(c) => redirect_with(
+            &format!("/customers/{id}"),
+            "ok",
+            &format!(
+                "Purged the personal data of customer #{}; the ledger is kept as {}.",
+                c.id, c.name
+            ),
+        ),
+        Err(e) => app_error_page(page, e, &format!("/customers/{id}")),
+    }
+}

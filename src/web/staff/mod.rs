@@ -49,6 +49,7 @@ pub fn router() -> Router<App> {
         )
         .route("/customers/{id}/delete", post(customers::delete_customer))
         .route("/customers/{id}/restore", post(customers::restore_customer))
+        .route("/customers/{id}/purge", post(customers::purge_customer))
         .route("/dues/{id}/void", post(entries::void_due))
         .route("/payments/{id}/void", post(entries::void_payment))
         .route("/payments/pending", get(pending::pending))
@@ -117,6 +118,7 @@ fn describe_action(action: &str) -> String {
         "customer.updated" => "Customer edited",
         "customer.deleted" => "Customer deleted",
         "customer.restored" => "Customer restored",
+        "customer.purged" => "Customer's personal data purged",
         "due.created" => "Due recorded",
         "due.voided" => "Due voided",
         "payment.recorded" => "Payment recorded",
