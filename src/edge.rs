@@ -1,6 +1,7 @@
-//! What both faces read from a raw HTTP request the same way: where it came
-//! from, its cookies, and a comparison of secrets that takes as long
-//! whatever the answer. Shared here so neither face imports the other.
+//! What both faces do with raw HTTP the same way: where a request came
+//! from, its cookies, a comparison of secrets that takes as long whatever
+//! the answer, and CSV downloads. Shared here so neither face imports the
+//! other.
 
 use crate::app::{App, Client};
 use axum::extract::{ConnectInfo, FromRequestParts};
@@ -78,6 +79,20 @@ pub fn spreadsheet_cell(text: &str) -> std::borrow::Cow<'_, str> {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}").into(),
         _ => text.into(),
     }
+}
+
+/// A table as a CSV download.
+pub fn csv_download(table: &crate::app::tables::Table) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let disposition = format!("attachment; filename=\"{}\"", table.file_name);
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        table.to_csv(),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

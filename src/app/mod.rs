@@ -16,6 +16,7 @@ mod messages;
 pub mod portal;
 mod settings;
 pub mod staff;
+pub mod tables;
 
 pub use crate::domain::permissions::{Action, Caller};
 pub use crate::store::activity::{ActivityEntry, ActivityFilter};

@@ -14,7 +14,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<App> {
-    OpenApiRouter::new().routes(routes!(list_activity))
+    OpenApiRouter::new()
+        .routes(routes!(list_activity))
+        .routes(routes!(activity_csv))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -57,22 +59,7 @@ async fn list_activity(
     let Query(params) = query
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
     let paging = Paging::parse(params.page.as_deref(), params.per_page.as_deref())?;
-    let tz = state.config().timezone;
-    let given = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    let from = given(params.from)
-        .map(|f| time_bound(tz, "from", &f, false))
-        .transpose()?;
-    let to = given(params.to)
-        .map(|t| time_bound(tz, "to", &t, true))
-        .transpose()?;
-    let filter = ActivityFilter {
-        entity_type: given(params.entity),
-        entity_id: given(params.entity_id),
-        actor: given(params.actor),
-        action: given(params.action),
-        from,
-        to,
-    };
+    let filter = filter_of(&state, params)?;
     let (items, total) = state
         .activity(&actor, &filter, paging.per_page, paging.offset())
         .await?;
@@ -82,4 +69,45 @@ async fn list_activity(
         page: paging.page,
         per_page: paging.per_page,
     }))
+}
+
+/// The filter the query asks for.
+fn filter_of(state: &App, params: ActivityParams) -> ApiResult<ActivityFilter> {
+    let tz = state.config().timezone;
+    let given = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let from = given(params.from)
+        .map(|f| time_bound(tz, "from", &f, false))
+        .transpose()?;
+    let to = given(params.to)
+        .map(|t| time_bound(tz, "to", &t, true))
+        .transpose()?;
+    Ok(ActivityFilter {
+        entity_type: given(params.entity),
+        entity_id: given(params.entity_id),
+        actor: given(params.actor),
+        action: given(params.action),
+        from,
+        to,
+    })
+}
+
+/// The most entries one download holds; narrow it with `from` and `to`.
+const MAX_DOWNLOAD: i64 = 100_000;
+
+/// The same entries as a CSV download (newest first, with their hashes;
+/// `page` and `per_page` are ignored, up to 100000 entries).
+#[utoipa::path(get, path = "/api/v1/activity.csv", tag = "activity", params(ActivityParams), responses(
+    (status = 200, content_type = "text/csv", body = String),
+    (status = 400, body = Problem),
+))]
+async fn activity_csv(
+    State(state): State<App>,
+    Caller(actor): Caller,
+    query: Result<Query<ActivityParams>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<axum::response::Response> {
+    let Query(params) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
+    let filter = filter_of(&state, params)?;
+    let (items, _) = state.activity(&actor, &filter, MAX_DOWNLOAD, 0).await?;
+    Ok(crate::edge::csv_download(&state.activity_table(&items)))
 }

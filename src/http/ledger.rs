@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<App> {
         .routes(routes!(add_due, list_dues))
         .routes(routes!(record_payment, list_payments))
         .routes(routes!(statement))
+        .routes(routes!(statement_csv))
         .routes(routes!(get_due))
         .routes(routes!(get_payment))
         .routes(routes!(void_due))
@@ -455,6 +456,26 @@ async fn statement(
     let (from, to) = params.range()?;
     let s = state.statement(&actor, customer_id, from, to).await?;
     Ok(Json(statement_view(&state, s)))
+}
+
+/// The same statement as a CSV download: an opening row, the entries and a
+/// closing row, amounts as plain decimals, cells safe for spreadsheets.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/statement.csv", tag = "ledger", params(("id" = i64, Path), StatementParams), responses(
+    (status = 200, content_type = "text/csv", body = String),
+    (status = 400, body = Problem),
+    (status = 404, body = Problem),
+))]
+async fn statement_csv(
+    State(state): State<App>,
+    Caller(actor): Caller,
+    Id(customer_id): Id,
+    query: Result<Query<StatementParams>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
+    let Query(params) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
+    let (from, to) = params.range()?;
+    let s = state.statement(&actor, customer_id, from, to).await?;
+    Ok(crate::edge::csv_download(&state.statement_table(&s)))
 }
 
 /// The statement of one customer, as both staff and the customer see it.

@@ -23,6 +23,7 @@ on_both_backends!(
     an_admin_voids_deletes_and_restores_through_the_pages,
     the_customer_list_download_runs_no_formulas,
     the_owner_purges_a_deleted_customer_through_the_page,
+    statement_and_activity_downloads_run_no_formulas_on_either_face,
 );
 
 /// A signed-in browser: the session cookie and the CSRF token of its forms.
@@ -640,4 +641,77 @@ async fn the_owner_purges_a_deleted_customer_through_the_page(backend: Backend) 
         assert!(!page.html.contains(secret), "{secret} is still shown");
     }
     assert_eq!(app.balance(id).await, "250.00");
+}
+
+/// The rows of a CSV download.
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+async fn statement_and_activity_downloads_run_no_formulas_on_either_face(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app.customer("@Evil Name").await;
+    app.add_due(
+        id,
+        json!({"amount": "250.50", "description": "=cmd|' /C calc'!A0"}),
+    )
+    .await
+    .ok(201);
+    app.pay(id, json!({"amount": "100"})).await.ok(201);
+
+    let api = app
+        .send(
+            app.client
+                .get(app.url(&format!("/api/v1/customers/{id}/statement.csv")))
+                .bearer_auth(&app.token),
+        )
+        .await;
+    assert_eq!(api.status, StatusCode::OK);
+    let rows = csv_rows(api.body.as_str().unwrap());
+    assert_eq!(rows.first().unwrap()[1], "opening");
+    assert_eq!(rows.last().unwrap()[5], "150.50", "the closing balance");
+    assert!(
+        rows.iter().any(|r| r[2] == "'=cmd|' /C calc'!A0"),
+        "{rows:?}"
+    );
+    assert!(rows.iter().all(|r| !r[2].starts_with('=')));
+
+    let admin = staff_browser(&app, "manager", "admin").await;
+    let web = admin.get(&format!("/customers/{id}/statement.csv")).await;
+    assert_eq!(web.status, StatusCode::OK);
+    assert_eq!(
+        csv_rows(&web.html),
+        rows,
+        "both faces give the same statement"
+    );
+
+    let activity = admin.get("/activity.csv?q=admin").await;
+    assert_eq!(activity.status, StatusCode::OK);
+    let entries = csv_rows(&activity.html);
+    assert!(!entries.is_empty());
+    assert!(entries.iter().all(|r| r[2] == "admin"), "filtered by who");
+    assert!(
+        entries
+            .iter()
+            .all(|r| !r[7].starts_with(['=', '+', '-', '@'])),
+        "{entries:?}"
+    );
+    let api = app
+        .send(
+            app.client
+                .get(app.url("/api/v1/activity.csv?actor=admin"))
+                .bearer_auth(&app.token),
+        )
+        .await;
+    assert_eq!(api.status, StatusCode::OK);
+    assert_eq!(csv_rows(api.body.as_str().unwrap()).len(), entries.len());
+    // Staff may not read the activity log on either face.
+    let staff = staff_browser(&app, "counter", "staff").await;
+    assert_eq!(
+        staff.get("/activity.csv").await.status,
+        StatusCode::FORBIDDEN
+    );
 }

@@ -21,6 +21,7 @@ pub fn router() -> Router<App> {
         .route("/portal/payments", get(payments::payments))
         .route("/portal/receipts/{id}", get(payments::receipt))
         .route("/portal/statement", get(payments::statement))
+        .route("/portal/statement.csv", get(payments::statement_csv))
         .route(
             "/portal/profile",
             get(profile::profile).post(profile::update_profile),

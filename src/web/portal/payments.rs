@@ -119,3 +119,15 @@ pub(super) async fn statement(State(state): State<App>, v: Visitor) -> Response 
         Err(e) => app_error_page(page, e, "/portal"),
     }
 }
+
+/// The customer's statement as a CSV download.
+pub(super) async fn statement_csv(State(state): State<App>, v: Visitor) -> Response {
+    let (me, page) = match customer(&state, &v, "Statement", "statement").await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match state.own_statement(&me, None, None).await {
+        Ok(s) => crate::edge::csv_download(&state.statement_table(&s)),
+        Err(e) => app_error_page(page, e, "/portal"),
+    }
+}

@@ -242,10 +242,17 @@ pub struct StatementPage {
     pub opening: String,
     pub closing: String,
     pub rows: Vec<(String, String, String, String, String)>,
+    /// Where the same statement downloads as CSV.
+    pub download: String,
 }
 
 /// The printable statement page, for staff and for the customer.
 pub fn statement_for(state: &App, page: Chrome, s: Statement, back: &str) -> Response {
+    let download = if page.is_staff {
+        format!("/customers/{}/statement.csv", s.customer.id)
+    } else {
+        "/portal/statement.csv".to_string()
+    };
     let m = |x: Money| money(state, x);
     let rows = s
         .lines
@@ -277,6 +284,7 @@ pub fn statement_for(state: &App, page: Chrome, s: Statement, back: &str) -> Res
             opening: m(s.opening_balance),
             closing: m(s.closing_balance),
             rows,
+            download,
         },
         StatusCode::OK,
         false,
@@ -291,6 +299,21 @@ pub(super) async fn statement_page(
     match customer_frame(&state, &v, "Statement", &id).await {
         Ok((page, id)) => match state.statement(v.actor(), id, None, None).await {
             Ok(s) => statement_for(&state, page, s, &format!("/customers/{id}")),
+            Err(e) => app_error_page(page, e, &format!("/customers/{id}")),
+        },
+        Err(r) => r,
+    }
+}
+
+/// The statement as a CSV download.
+pub(super) async fn statement_csv(
+    State(state): State<App>,
+    v: Visitor,
+    Path(id): Path<String>,
+) -> Response {
+    match customer_frame(&state, &v, "Statement", &id).await {
+        Ok((page, id)) => match state.statement(v.actor(), id, None, None).await {
+            Ok(s) => crate::edge::csv_download(&state.statement_table(&s)),
             Err(e) => app_error_page(page, e, &format!("/customers/{id}")),
         },
         Err(r) => r,

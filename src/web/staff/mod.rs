@@ -37,6 +37,10 @@ pub fn router() -> Router<App> {
             get(customers::edit_customer).post(customers::update_customer),
         )
         .route("/customers/{id}/statement", get(customer::statement_page))
+        .route(
+            "/customers/{id}/statement.csv",
+            get(customer::statement_csv),
+        )
         .route("/customers/{id}/dues", post(entries::add_due))
         .route("/customers/{id}/dues/new", get(entries::new_due))
         .route("/customers/{id}/payments", post(entries::record_payment))
@@ -60,6 +64,7 @@ pub fn router() -> Router<App> {
             get(messages::notifications).post(messages::send_notifications),
         )
         .route("/activity", get(logs::activity))
+        .route("/activity.csv", get(logs::activity_csv))
         .route("/signins", get(logs::signins))
         .route("/emails", get(logs::emails))
         .route(
