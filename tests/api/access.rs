@@ -3,13 +3,13 @@
 //! route cannot be left out), customers kept apart, throttling, CSRF,
 //! revoked sessions, portal payments and closing an account.
 
+use crate::helpers::link_token as token_from_outbox;
 use crate::helpers::{
     ADMIN_PASSWORD, Backend, Reply, TestApp, spawn_app, spawn_app_with, with_smtp,
 };
 use crate::on_both_backends;
-use crate::smtp::{SmtpSink, parse};
+use crate::smtp::SmtpSink;
 use serde_json::{Value, json};
-use std::time::Duration;
 
 on_both_backends!(
     every_route_admits_exactly_the_roles_it_declares,
@@ -25,36 +25,6 @@ on_both_backends!(
     passwords_from_the_original_system_still_work_and_are_upgraded,
     responses_carry_security_headers,
 );
-
-/// The link token in the newest `.eml` written for `email` (no SMTP configured).
-async fn token_from_outbox(app: &TestApp, email: &str) -> String {
-    for _ in 0..200 {
-        let mut files: Vec<_> = std::fs::read_dir(app.data_dir.join("outbox"))
-            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-            .unwrap_or_default();
-        files.sort();
-        for path in files
-            .iter()
-            .rev()
-            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-        {
-            let mail = parse(&std::fs::read(path).unwrap());
-            if mail.to == email && mail.text.contains("token=") {
-                return mail
-                    .text
-                    .split("token=")
-                    .nth(1)
-                    .unwrap()
-                    .split_whitespace()
-                    .next()
-                    .unwrap()
-                    .to_string();
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("no link was written for {email}");
-}
 
 /// The token of the one-time link in a message.
 fn link_token(mail: &crate::smtp::Received) -> String {

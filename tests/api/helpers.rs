@@ -357,3 +357,31 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// The one-time link token in the newest `.eml` written for `email`.
+pub async fn link_token(app: &TestApp, email: &str) -> String {
+    for _ in 0..200 {
+        let mut files: Vec<_> = std::fs::read_dir(app.data_dir.join("outbox"))
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.sort();
+        for path in files
+            .iter()
+            .rev()
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        {
+            let mail = crate::smtp::parse(&std::fs::read(path).unwrap());
+            if mail.to == email
+                && let Some(after) = mail.text.split("token=").nth(1)
+            {
+                return after
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no link was written for {email}");
+}

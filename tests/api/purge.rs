@@ -2,10 +2,9 @@
 //! the customer is deleted, and never at the cost of the ledger, the hash
 //! chain or `duetrack verify`.
 
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::{Backend, TestApp, link_token, spawn_app};
 use crate::on_both_backends;
 use serde_json::{Value, json};
-use std::time::Duration;
 
 on_both_backends!(
     only_a_deleted_customer_can_be_purged,
@@ -15,34 +14,6 @@ on_both_backends!(
 );
 
 const PASSWORD: &str = "mango tree by the well";
-
-/// The one-time link token in the newest `.eml` written for `email`.
-async fn link_token(app: &TestApp, email: &str) -> String {
-    for _ in 0..200 {
-        let mut files: Vec<_> = std::fs::read_dir(app.data_dir.join("outbox"))
-            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-            .unwrap_or_default();
-        files.sort();
-        for path in files
-            .iter()
-            .rev()
-            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-        {
-            let mail = crate::smtp::parse(&std::fs::read(path).unwrap());
-            if mail.to == email
-                && let Some(after) = mail.text.split("token=").nth(1)
-            {
-                return after
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or_default()
-                    .to_string();
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("no link was written for {email}");
-}
 
 /// A customer with full details and a password, who owes 1000.00 and has
 /// paid 400.00 of it.

@@ -4,13 +4,12 @@
 //! permission table, and checked against the API's answer for the same
 //! action; then the flows a shop uses every day, on both backends.
 
-use crate::helpers::{ADMIN_PASSWORD, Backend, TestApp, spawn_app};
+use crate::helpers::{ADMIN_PASSWORD, Backend, TestApp, link_token, spawn_app};
 use crate::on_both_backends;
 use duetrack::domain::access::Role;
 use duetrack::domain::permissions::{Action, Caller};
 use reqwest::StatusCode;
 use serde_json::json;
-use std::time::Duration;
 
 on_both_backends!(
     every_page_admits_exactly_the_callers_the_table_names,
@@ -161,7 +160,7 @@ async fn customer_browser(app: &TestApp, name: &str, email: &str) -> (i64, Brows
         .as_i64()
         .unwrap();
     app.add_due(id, json!({"amount": "500"})).await.ok(201);
-    let token = invitation_token(app, email).await;
+    let token = link_token(app, email).await;
     app.send(
         app.client
             .post(app.url("/api/v1/auth/set-password"))
@@ -173,34 +172,6 @@ async fn customer_browser(app: &TestApp, name: &str, email: &str) -> (i64, Brows
         id,
         Browser::sign_in(app, email, "mango tree by the well").await,
     )
-}
-
-/// The one-time link token in the newest `.eml` written for `email`.
-async fn invitation_token(app: &TestApp, email: &str) -> String {
-    for _ in 0..200 {
-        let mut files: Vec<_> = std::fs::read_dir(app.data_dir.join("outbox"))
-            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-            .unwrap_or_default();
-        files.sort();
-        for path in files
-            .iter()
-            .rev()
-            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-        {
-            let mail = crate::smtp::parse(&std::fs::read(path).unwrap());
-            if mail.to == email
-                && let Some(after) = mail.text.split("token=").nth(1)
-            {
-                return after
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or_default()
-                    .to_string();
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("no link was written for {email}");
 }
 
 /// The value of a hidden input in a page.
