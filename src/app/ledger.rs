@@ -167,10 +167,10 @@ impl App {
         let since = crate::store::timestamp_text(
             chrono::Utc::now() - chrono::Duration::minutes(REPEAT_WINDOW_MINUTES),
         );
-        let payments = self.store.customer_payments(customer_id).await?;
-        Ok(payments.into_iter().find(|p| {
-            p.amount == amount && p.created_at >= since && (p.is_recorded() || p.is_pending())
-        }))
+        Ok(self
+            .store
+            .recent_payment_of(customer_id, amount, &since)
+            .await?)
     }
 
     /// Confirms a payment a customer reported; `advance` keeps any excess as credit.

@@ -48,6 +48,34 @@ impl Store {
         Ok(payments)
     }
 
+    /// The customer's newest payment of `amount` created at or after
+    /// `since` that still stands (recorded, or reported and pending).
+    pub async fn recent_payment_of(
+        &self,
+        customer_id: i64,
+        amount: crate::domain::money::Money,
+        since: &str,
+    ) -> StoreResult<Option<Payment>> {
+        let mut tx = self.db.read().await?;
+        let row = tx
+            .fetch_optional(
+                "SELECT * FROM payments WHERE customer_id = $1 AND amount = $2 AND created_at >= $3
+                 AND status IN ($4, $5) ORDER BY id DESC LIMIT 1",
+                args![
+                    customer_id,
+                    amount,
+                    since,
+                    PaymentStatus::Recorded.as_str(),
+                    PaymentStatus::Pending.as_str()
+                ],
+            )
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut payments = vec![Payment::from_row(&row)?];
+        attach_allocations(&mut tx, &mut payments).await?;
+        Ok(payments.pop())
+    }
+
     /// Payments in one state across all customers (such as `pending`, for
     /// staff to confirm), oldest first, with the customer's name.
     pub async fn payments_by_status(

@@ -343,23 +343,57 @@ struct CustomerFormPage {
     form: FormState,
 }
 
+/// The form to add a customer (no id) or edit one, with what was typed and
+/// any errors; a form sent back with errors keeps its heading as the title.
+fn customer_form(
+    mut page: Chrome,
+    id: Option<i64>,
+    heading: &str,
+    form: FormState,
+    status: StatusCode,
+) -> Response {
+    let (action, submit, cancel) = match id {
+        Some(id) => (
+            format!("/customers/{id}/edit"),
+            "Save changes",
+            format!("/customers/{id}"),
+        ),
+        None => (
+            "/customers".to_string(),
+            "Add customer",
+            "/customers".to_string(),
+        ),
+    };
+    if page.title.is_empty() {
+        page.title = heading.to_string();
+    }
+    page.active = "customers";
+    render(
+        &CustomerFormPage {
+            page,
+            heading: heading.to_string(),
+            action,
+            submit: submit.to_string(),
+            cancel,
+            fields: &CUSTOMER_FIELDS,
+            form,
+        },
+        status,
+        false,
+    )
+}
+
 pub(super) async fn new_customer(State(state): State<App>, v: Visitor) -> Response {
     let (_, page) = match staff(&state, &v, "Add customer", "customers").await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    render(
-        &CustomerFormPage {
-            page,
-            heading: "Add customer".into(),
-            action: "/customers".into(),
-            submit: "Add customer".into(),
-            cancel: "/customers".into(),
-            fields: &CUSTOMER_FIELDS,
-            form: FormState::default(),
-        },
+    customer_form(
+        page,
+        None,
+        "Add customer",
+        FormState::default(),
         StatusCode::OK,
-        false,
     )
 }
 
@@ -457,22 +491,12 @@ pub(super) async fn create_customer(
             Err(e) => form.fail_with(&e),
         }
     }
-    render(
-        &CustomerFormPage {
-            page: Chrome {
-                title: "Add customer".into(),
-                active: "customers",
-                ..page
-            },
-            heading: "Add customer".into(),
-            action: "/customers".into(),
-            submit: "Add customer".into(),
-            cancel: "/customers".into(),
-            fields: &CUSTOMER_FIELDS,
-            form,
-        },
+    customer_form(
+        page,
+        None,
+        "Add customer",
+        form,
         StatusCode::UNPROCESSABLE_ENTITY,
-        false,
     )
 }
 
@@ -502,18 +526,12 @@ pub(super) async fn edit_customer(
         ),
         ("notes", c.notes.as_deref().unwrap_or("")),
     ]);
-    render(
-        &CustomerFormPage {
-            page,
-            heading: format!("Edit {}", c.name),
-            action: format!("/customers/{id}/edit"),
-            submit: "Save changes".into(),
-            cancel: format!("/customers/{id}"),
-            fields: &CUSTOMER_FIELDS,
-            form,
-        },
+    customer_form(
+        page,
+        Some(id),
+        &format!("Edit {}", c.name),
+        form,
         StatusCode::OK,
-        false,
     )
 }
 
@@ -541,22 +559,12 @@ pub(super) async fn update_customer(
             Err(e) => form.fail_with(&e),
         }
     }
-    render(
-        &CustomerFormPage {
-            page: Chrome {
-                title: "Edit customer".into(),
-                active: "customers",
-                ..page
-            },
-            heading: "Edit customer".into(),
-            action: format!("/customers/{id}/edit"),
-            submit: "Save changes".into(),
-            cancel: format!("/customers/{id}"),
-            fields: &CUSTOMER_FIELDS,
-            form,
-        },
+    customer_form(
+        page,
+        Some(id),
+        "Edit customer",
+        form,
         StatusCode::UNPROCESSABLE_ENTITY,
-        false,
     )
 }
 
