@@ -1,5 +1,5 @@
 //! The command line: `duetrack serve | migrate | verify | backup | restore
-//! | export | admin | remind`, with every setting also available as a flag.
+//! | export | import | admin | remind`, with every setting also available as a flag.
 
 use crate::config::RawSettings;
 use clap::{Parser, Subcommand};
@@ -49,6 +49,17 @@ pub enum Command {
         /// Write into DIR even if it is not empty, replacing the files of an earlier export.
         #[arg(long)]
         force: bool,
+    },
+    /// Bring data in: a folder of the old due tracker (its backend/data CSV files), a folder written by `duetrack export`, or one customers CSV from a spreadsheet. All or nothing: a file with problems is refused whole, naming each problem's file, line and column. Running the same import again adds nothing twice. No email is sent unless --invite is given.
+    Import {
+        /// The folder or CSV file to import.
+        path: PathBuf,
+        /// Queue an invitation email for each imported customer who has an email address and no password yet.
+        #[arg(long)]
+        invite: bool,
+        /// Read and check everything; write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Manage staff accounts from the server's console (for example when the owner's password is lost), or purge a deleted customer's personal data.
     Admin {

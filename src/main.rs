@@ -121,6 +121,26 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Import {
+            path,
+            invite,
+            dry_run,
+        } => {
+            let options = duetrack::import::ImportOptions { invite, dry_run };
+            match duetrack::import::import(&config, &path, &options).await {
+                Ok(done) => {
+                    print!("{done}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprint!("duetrack: {e:#}");
+                    if !format!("{e:#}").ends_with('\n') {
+                        eprintln!();
+                    }
+                    Ok(ExitCode::from(e.exit_code()))
+                }
+            }
+        }
         Command::Restore { file, force } => {
             match duetrack::backup::restore(&config, &file, force).await {
                 Ok(r) => {

@@ -7,8 +7,13 @@
 //! they return to the store in one transaction, or nothing.
 
 pub mod original;
+pub mod own;
+mod run;
+mod shop;
 pub mod spreadsheet;
 mod table;
+
+pub use run::{ImportError, ImportOptions, Imported, Source, import, source_of};
 
 use std::fmt;
 
