@@ -89,7 +89,11 @@ impl fmt::Display for Imported {
         } else {
             "imported"
         };
-        writeln!(f, "{verb} {}: {}", self.source, list(&self.added))?;
+        if !self.dry_run && self.added.iter().all(|(_, n)| *n == 0) {
+            writeln!(f, "nothing new to import from {}", self.source)?;
+        } else {
+            writeln!(f, "{verb} {}: {}", self.source, list(&self.added))?;
+        }
         if self.already_here.iter().any(|(_, n)| *n > 0) {
             writeln!(
                 f,

@@ -96,6 +96,7 @@ pub(crate) fn read(path: &Path, file: &str, problems: &mut Problems) -> Option<T
         .from_reader(text.as_bytes());
     let mut header: Option<Vec<String>> = None;
     let mut rows = Vec::new();
+    let (mut counted_to, mut counted_line) = (0usize, 1usize);
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
@@ -105,7 +106,25 @@ pub(crate) fn read(path: &Path, file: &str, problems: &mut Problems) -> Option<T
                 return None;
             }
         };
-        let line = record.position().map_or(0, |p| p.line() as usize);
+        // The line from the byte offset: the csv crate's own line count
+        // lags by one in files with CRLF line ends.
+        let line = match record.position() {
+            Some(p) => {
+                // With CRLF ends a record's position is the LF before it.
+                let bytes = text.as_bytes();
+                let mut at = (p.byte() as usize).min(bytes.len());
+                while at < bytes.len() && (bytes[at] == b'\r' || bytes[at] == b'\n') {
+                    at += 1;
+                }
+                counted_line += bytes[counted_to..at]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count();
+                counted_to = at;
+                counted_line
+            }
+            None => 0,
+        };
         let fields: Vec<String> = record.iter().map(|f| f.trim().to_string()).collect();
         if fields.iter().all(String::is_empty) {
             continue;
@@ -390,6 +409,20 @@ fn not_a_time(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_are_counted_alike_with_crlf_and_lf_and_across_quoted_breaks() {
+        for end in ["\n", "\r\n"] {
+            let text = format!("name,due{end}\"A{end}B\",1{end}C,2{end}");
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("t.csv");
+            std::fs::write(&path, text).unwrap();
+            let mut problems = Problems::default();
+            let t = read(&path, "t.csv", &mut problems).unwrap();
+            let lines: Vec<usize> = t.rows.iter().map(|r| r.line).collect();
+            assert_eq!(lines, vec![2, 4], "line ends {end:?}");
+        }
+    }
 
     #[test]
     fn headers_fold_to_one_key_whatever_their_case_and_spacing() {

@@ -352,6 +352,50 @@ impl Store {
         Ok(())
     }
 
+    /// Sends an imported customer the invitation that a customer added by
+    /// hand gets at once. False when there is no one to invite: deleted,
+    /// no email address, or a password already set.
+    pub async fn invite_customer(&self, actor: &str, id: i64) -> StoreResult<bool> {
+        let mut tx = self.db.write().await?;
+        let customer = load(&mut tx, id).await?;
+        let has_password = tx
+            .scalar(
+                "SELECT COUNT(*) FROM customers WHERE id = $1 AND password_hash IS NOT NULL",
+                args![id],
+            )
+            .await?
+            > 0;
+        let Some(email) = customer.email.clone() else {
+            return Ok(false);
+        };
+        if customer.status != CustomerStatus::Active || has_password {
+            return Ok(false);
+        }
+        self.queue_credential_link(
+            &mut tx,
+            &customer,
+            &email,
+            Purpose::Invitation,
+            format!("invitation:{id}"),
+        )
+        .await?;
+        activity::record(
+            &mut tx,
+            actor,
+            Change {
+                action: "customer.invited",
+                entity_type: "customer",
+                entity_id: id.to_string(),
+                before: None,
+                after: Some(json!({"invitation_sent_to": email})),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.email_queued();
+        Ok(true)
+    }
+
     /// Emails the customer a link to choose a new password.
     pub async fn reset_credentials(
         &self,
