@@ -56,6 +56,20 @@ pub struct Table {
     pub columns: &'static [Column],
 }
 
+impl Table {
+    /// The database table its rows come from (`activity_log` for `activity`).
+    pub fn source(&self) -> &'static str {
+        self.from
+    }
+
+    /// Whether the file holds a subset of another file's rows
+    /// (`deleted_customers` repeats customers for people to read), which an
+    /// import checks but does not write twice.
+    pub fn is_view(&self) -> bool {
+        self.condition.is_some()
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 enum KeyKind {
     Int,

@@ -10,6 +10,7 @@ pub mod dashboard;
 pub mod db;
 pub mod export;
 pub mod idempotency;
+pub mod import_own;
 pub mod ledger;
 pub mod letters;
 pub mod outbox;
