@@ -481,7 +481,6 @@ async fn write(
         ..
     } = writer;
     if !kept_staff.is_empty() {
-        done.already_here.push(("staff", kept_staff.len() as u64));
         done.notes.push(format!(
             "staff already here kept their own password and role: {}",
             kept_staff.join(", ")
