@@ -52,6 +52,10 @@ struct Facts {
     last_signin: i64,
 }
 
+/// Runs `duetrack import DIR` for an export folder: checks every file,
+/// then writes everything in one transaction, or says why not. A database
+/// that already holds this very export (its activity head is the export's
+/// newest entry) gets nothing added, so running it twice is harmless.
 pub async fn import(
     store: &Store,
     live: &LiveConfig,

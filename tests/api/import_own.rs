@@ -285,7 +285,38 @@ async fn a_changed_file_is_refused_before_anything_is_written(backend: Backend) 
     assert_eq!(customer_count(&moved).await, (0, 0));
 }
 
+/// More rows than one statement inserts: the rows are split across
+/// statements and all arrive, in order, with the log's chain unbroken.
+async fn many_rows_arrive_in_several_statements(backend: Backend) {
+    let shop = spawn_app(backend).await;
+    let busy = shop.customer("Busy Counter").await;
+    for day in 0..320 {
+        shop.add_due(
+            busy,
+            json!({"amount": format!("{}.25", day + 1), "description": format!("=day {day}")}),
+        )
+        .await
+        .ok(201);
+    }
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("export");
+    export(&shop, &dir).await;
+    let moved = spawn_app(backend).await;
+    let (code, stdout, stderr) = import(&moved, &dir).await;
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("320 dues"), "{stdout}");
+    assert_eq!(moved.balance(busy).await, shop.balance(busy).await);
+    let dues = format!("/api/v1/customers/{busy}/dues");
+    let imported = moved.get(&dues).await.ok(200).clone();
+    assert_eq!(imported["items"].as_array().unwrap().len(), 320);
+    assert_eq!(imported, shop.get(&dues).await.ok(200).clone());
+    assert_eq!(activity(&moved).await, activity(&shop).await);
+    let verified = moved.cli(&["verify"]).await;
+    assert!(verified.status.success(), "{verified:?}");
+}
+
 crate::on_both_backends!(
+    many_rows_arrive_in_several_statements,
     an_export_comes_back_whole_into_a_new_database,
     a_database_holding_other_data_is_left_alone,
     a_changed_file_is_refused_before_anything_is_written,
