@@ -163,7 +163,7 @@ pub async fn import(
     let (store, live) = open_store(config).await?;
     let path: PathBuf = path.to_path_buf();
     let result = match source {
-        Source::OwnExport => super::own::import(&store, &path, options).await,
+        Source::OwnExport => super::own::import(&store, &live, &path, options).await,
         Source::Original | Source::Spreadsheet => {
             super::shop::import(&store, &live, source, &path, options).await
         }

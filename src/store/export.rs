@@ -56,6 +56,20 @@ pub struct Table {
     pub columns: &'static [Column],
 }
 
+impl Table {
+    /// The database table its rows come from (`activity_log` for `activity`).
+    pub fn source(&self) -> &'static str {
+        self.from
+    }
+
+    /// Whether the file holds a subset of another file's rows
+    /// (`deleted_customers` repeats customers for people to read), which an
+    /// import checks but does not write twice.
+    pub fn is_view(&self) -> bool {
+        self.condition.is_some()
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 enum KeyKind {
     Int,
@@ -117,6 +131,9 @@ pub const TABLES: &[Table] = &[
             col("updated_at", Time),
             col("deleted_at", Time),
             col("delete_reason", Text),
+            // Where an imported customer came from, as a hash, so that
+            // the same import run again after a move adds nothing twice.
+            col("import_key", Text),
         ],
     },
     Table {

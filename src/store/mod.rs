@@ -11,6 +11,7 @@ pub mod db;
 pub mod export;
 pub mod idempotency;
 pub mod import;
+pub mod import_own;
 pub mod ledger;
 pub mod letters;
 pub mod outbox;
