@@ -333,6 +333,51 @@ impl Tx {
         })
     }
 
+    /// Inserts `rows` (each as many values as `columns`) with multi-row
+    /// statements of a few hundred rows, `tail` (such as an ON CONFLICT
+    /// clause) after each. Returns how many rows were written.
+    pub async fn insert_many(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: &[Vec<Arg>],
+        tail: &str,
+    ) -> Result<u64, DbError> {
+        // Far below either backend's limit on parameters per statement
+        // (SQLite 32,766; PostgreSQL 65,535).
+        const MAX_VALUES: usize = 20_000;
+        const MAX_ROWS: usize = 500;
+        let width = columns.len().max(1);
+        let per_statement = (MAX_VALUES / width).clamp(1, MAX_ROWS);
+        let head = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+        let mut written = 0;
+        for chunk in rows.chunks(per_statement) {
+            let values = (0..chunk.len())
+                .map(|i| match self.backend() {
+                    // Numbered parameters cost SQLite a search of every
+                    // name per bind, which grows with the square of a
+                    // statement's size; anonymous ones bind in order.
+                    Backend::Sqlite => format!("({})", vec!["?"; width].join(", ")),
+                    Backend::Postgres => format!("({})", placeholders(i * width + 1, width)),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!("{head}{values}{tail}");
+            let args = chunk.iter().flatten();
+            written += match &mut self.inner {
+                Conn::Sqlite(tx) => bind_all!(sqlx::query(&sql), args)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected(),
+                Conn::Postgres(tx) => bind_all!(sqlx::query(&sql), args)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected(),
+            };
+        }
+        Ok(written)
+    }
+
     pub async fn fetch_all(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<Row>, DbError> {
         Ok(match &mut self.inner {
             Conn::Sqlite(tx) => bind_all!(sqlx::query(sql), args)

@@ -4,16 +4,9 @@
 //! they were. Reading and checking the files is `crate::import::own`'s.
 
 use super::Store;
-use super::db::{Arg, Backend, DbError, Tx, placeholders};
+use super::db::{Arg, Backend, DbError, Tx};
 use crate::args;
 use std::collections::HashMap;
-
-/// The most values one statement binds. SQLite allows 32766 and PostgreSQL
-/// 65535; staying well under both leaves room for any table's width.
-const MAX_VALUES: usize = 20_000;
-
-/// The most rows one statement inserts, however narrow the table.
-const MAX_ROWS: usize = 300;
 
 /// Tables whose `id` PostgreSQL numbers from an identity sequence, which
 /// explicit ids do not advance.
@@ -207,23 +200,9 @@ impl ImportTx {
     }
 
     async fn write(&mut self, rows: Rows<'_>, tail: &str) -> Result<u64, DbError> {
-        let width = rows.columns.len().max(1);
-        let per_statement = (MAX_VALUES / width).clamp(1, MAX_ROWS);
-        let columns = rows.columns.join(", ");
-        let mut written = 0;
-        for chunk in rows.rows.chunks(per_statement) {
-            let values = (0..chunk.len())
-                .map(|i| format!("({})", placeholders(i * width + 1, width)))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql = format!(
-                "INSERT INTO {} ({columns}) VALUES {values}{tail}",
-                rows.table
-            );
-            let args: Vec<Arg> = chunk.iter().flatten().cloned().collect();
-            written += self.tx.execute(&sql, &args).await?;
-        }
-        Ok(written)
+        self.tx
+            .insert_many(rows.table, rows.columns, rows.rows, tail)
+            .await
     }
 
     /// Points the activity head at the export's newest entry, moves
