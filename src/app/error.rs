@@ -129,6 +129,7 @@ fn worded(refusal: Refusal, currency: &Currency) -> AppError {
             let message = ledger.explain(currency);
             match ledger {
                 LedgerRefusal::TooLarge => rejected("amount_too_large", message),
+                LedgerRefusal::TotalTooLarge { .. } => rejected("total_too_large", message),
                 LedgerRefusal::Overpayment { .. } => rejected("overpayment", message),
                 LedgerRefusal::MoreThanBalance { .. } => rejected("more_than_balance", message),
                 LedgerRefusal::OverCreditLimit { .. } => {

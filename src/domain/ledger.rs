@@ -220,7 +220,16 @@ pub enum LedgerRefusal {
     MoreThanBalance { amount: Money, owed: Money },
     /// A due that takes the balance past the credit limit, without "over limit".
     OverCreditLimit { balance_after: Money, limit: Money },
+    /// A due or payment that would take the customer's total dues or total
+    /// paid past [`MAX_CUSTOMER_TOTAL`].
+    TotalTooLarge { limit: Money },
 }
+
+/// The most a customer's dues, or payments, may add up to over the
+/// customer's life, in minor units (10^17: a thousand trillion rupees).
+/// Far above any shop's needs, and far enough below the 64-bit range that
+/// a customer's running totals and balance can never overflow it.
+pub const MAX_CUSTOMER_TOTAL: Money = Money(100_000_000_000_000_000);
 
 impl LedgerRefusal {
     /// The refusal in words a person can act on, amounts in `currency`.
@@ -250,6 +259,10 @@ impl LedgerRefusal {
             } => format!(
                 "this due would take the balance to {}, past the customer's credit limit of {}; send \"over_limit\": true to record it anyway",
                 money(balance_after),
+                money(limit)
+            ),
+            LedgerRefusal::TotalTooLarge { limit } => format!(
+                "this would take the customer's total dues or total payments past {}, the most duetrack records for one customer",
                 money(limit)
             ),
         }

@@ -13,7 +13,7 @@ use super::{ImportRefused, LegacyPassword, Problems};
 use crate::config::LiveConfig;
 use crate::domain::access::hash_password;
 use crate::domain::fields::PaymentMethod;
-use crate::domain::ledger::DueStatus;
+use crate::domain::ledger::{DueStatus, MAX_CUSTOMER_TOTAL};
 use crate::domain::money::Money;
 use crate::store::import::{
     IMPORT_ACTOR, ImportBatch, ImportCustomer, ImportDue, ImportLog, ImportPayment, ImportSignIn,
@@ -262,6 +262,9 @@ pub(crate) fn history(
             created_at: p.at,
         });
     }
+    if opening > MAX_CUSTOMER_TOTAL || total_paid > MAX_CUSTOMER_TOTAL {
+        return None;
+    }
     for due in &mut dues {
         due.status = DueStatus::of(due.amount, due.paid);
     }
@@ -293,7 +296,10 @@ fn history_or_problem(
             file,
             line,
             None,
-            "this customer's balance and payments add up to more than duetrack can hold",
+            format!(
+                "this customer's balance and payments add up to more than {} minor units, the most duetrack records for one customer",
+                MAX_CUSTOMER_TOTAL.minor()
+            ),
         );
         History {
             dues: Vec::new(),

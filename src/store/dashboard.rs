@@ -77,26 +77,20 @@ fn months_back(day: NaiveDate, n: u32) -> NaiveDate {
 impl Store {
     pub async fn dashboard(&self, today: NaiveDate) -> StoreResult<Dashboard> {
         let mut tx = self.db.read().await?;
-        let totals = tx
-            .fetch_one(
-                "SELECT CAST(COALESCE(SUM(CASE WHEN balance > 0 THEN balance ELSE 0 END), 0) AS BIGINT) AS outstanding,
-                        CAST(COALESCE(SUM(CASE WHEN balance < 0 THEN -balance ELSE 0 END), 0) AS BIGINT) AS credit,
-                        COUNT(*) AS customers
-                 FROM customers WHERE status = 'active'",
-                &[],
-            )
-            .await?;
+        let sql = format!(
+            "SELECT {} AS outstanding, {} AS credit, COUNT(*) AS customers
+             FROM customers WHERE status = 'active'",
+            tx.sum("CASE WHEN balance > 0 THEN balance ELSE 0 END"),
+            tx.sum("CASE WHEN balance < 0 THEN -balance ELSE 0 END"),
+        );
+        let totals = tx.fetch_one(&sql, &[]).await?;
         let month_start = today.with_day(1).unwrap_or(today);
-        let collected = |from: NaiveDate| {
-            (
-                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM payments WHERE status = 'recorded' AND paid_on >= $1 AND paid_on <= $2",
-                [from.into(), today.into()],
-            )
-        };
-        let (sql, values) = collected(today);
-        let collected_today = Money(tx.scalar(sql, &values).await?);
-        let (sql, values) = collected(month_start);
-        let collected_this_month = Money(tx.scalar(sql, &values).await?);
+        let sql = format!(
+            "SELECT {} FROM payments WHERE status = 'recorded' AND paid_on >= $1 AND paid_on <= $2",
+            tx.sum("amount")
+        );
+        let collected_today = Money(tx.scalar(&sql, args![today, today]).await?);
+        let collected_this_month = Money(tx.scalar(&sql, args![month_start, today]).await?);
 
         // Open dues of active customers, for ageing and overdue per customer.
         let open = tx
@@ -174,23 +168,24 @@ impl Store {
                 amount: Money::ZERO,
             })
             .collect();
+        let sql = format!(
+            "SELECT paid_on, {} AS amount FROM payments
+             WHERE status = 'recorded' AND paid_on >= $1 AND paid_on <= $2 GROUP BY paid_on",
+            tx.sum("amount")
+        );
         for row in tx
-            .fetch_all(
-                "SELECT paid_on, CAST(SUM(amount) AS BIGINT) AS amount FROM payments
-                 WHERE status = 'recorded' AND paid_on >= $1 AND paid_on <= $2 GROUP BY paid_on",
-                args![first_month.min(first_day), today],
-            )
+            .fetch_all(&sql, args![first_month.min(first_day), today])
             .await?
         {
             let day = row.date("paid_on")?;
             let amount = row.money("amount")?;
             let month = day.format("%Y-%m").to_string();
             if let Some(p) = collections_by_month.iter_mut().find(|p| p.label == month) {
-                p.amount += amount;
+                p.amount = Money(p.amount.minor().saturating_add(amount.minor()));
             }
             let label = day.to_string();
             if let Some(p) = collections_by_day.iter_mut().find(|p| p.label == label) {
-                p.amount += amount;
+                p.amount = Money(p.amount.minor().saturating_add(amount.minor()));
             }
         }
 
@@ -212,11 +207,12 @@ impl Store {
         }
 
         // DSO: what is owed, in days of the last 90 days' credit sales.
+        let sql = format!(
+            "SELECT {} FROM dues WHERE status <> 'void' AND issue_date > $1 AND issue_date <= $2",
+            tx.sum("amount")
+        );
         let sales_90 = tx
-            .scalar(
-                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM dues WHERE status <> 'void' AND issue_date > $1 AND issue_date <= $2",
-                args![today - chrono::Days::new(90), today],
-            )
+            .scalar(&sql, args![today - chrono::Days::new(90), today])
             .await?;
         let total_outstanding = totals.money("outstanding")?;
         let days_sales_outstanding = (sales_90 > 0)

@@ -378,6 +378,24 @@ impl Tx {
         Ok(written)
     }
 
+    /// SQL for the sum of `expr` over a query's rows that never fails
+    /// with an overflow: past the 64-bit range it saturates at the largest
+    /// (or smallest) whole number. Single amounts and each customer's
+    /// totals are bounded, but a sum over many rows is not. SQLite adds
+    /// the high and low 32 bits separately (neither sum can overflow) and
+    /// turns an overflowing recombination into a real, which the cast
+    /// saturates; PostgreSQL sums as NUMERIC and clamps.
+    pub fn sum(&self, expr: &str) -> String {
+        match self.backend() {
+            Backend::Sqlite => format!(
+                "CAST(COALESCE(SUM(({expr}) / 4294967296), 0) * 4294967296 + COALESCE(SUM(({expr}) % 4294967296), 0) AS INTEGER)"
+            ),
+            Backend::Postgres => format!(
+                "CAST(LEAST(GREATEST(COALESCE(SUM(CAST(({expr}) AS NUMERIC)), 0), -9223372036854775808), 9223372036854775807) AS BIGINT)"
+            ),
+        }
+    }
+
     pub async fn fetch_all(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<Row>, DbError> {
         Ok(match &mut self.inner {
             Conn::Sqlite(tx) => bind_all!(sqlx::query(sql), args)

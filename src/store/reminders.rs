@@ -187,43 +187,36 @@ impl Store {
     pub async fn digest_facts(&self, day: NaiveDate) -> StoreResult<DigestFacts> {
         let yesterday = day.pred_opt().unwrap_or(day);
         let mut tx = self.db.read().await?;
-        let collected = tx
-            .fetch_one(
-                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total, COUNT(*) AS n FROM payments WHERE status = 'recorded' AND paid_on = $1",
-                args![yesterday],
-            )
-            .await?;
-        let new_dues = tx
-            .fetch_one(
-                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total, COUNT(*) AS n FROM dues WHERE status <> 'void' AND issue_date = $1",
-                args![yesterday],
-            )
-            .await?;
-        let total_outstanding = Money(
-            tx.scalar(
-                "SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM customers WHERE status = 'active' AND balance > 0",
-                &[],
-            )
-            .await?,
+        // Sums over many rows saturate rather than fail (see `Tx::sum`).
+        let sql = format!(
+            "SELECT {} AS total, COUNT(*) AS n FROM payments WHERE status = 'recorded' AND paid_on = $1",
+            tx.sum("amount")
         );
-        let total_overdue = Money(
-            tx.scalar(
-                "SELECT CAST(COALESCE(SUM(d.amount - d.paid), 0) AS BIGINT) FROM dues d JOIN customers c ON c.id = d.customer_id
-                 WHERE c.status = 'active' AND d.status IN ('open', 'partial') AND d.due_date < $1",
-                args![day],
-            )
-            .await?,
+        let collected = tx.fetch_one(&sql, args![yesterday]).await?;
+        let sql = format!(
+            "SELECT {} AS total, COUNT(*) AS n FROM dues WHERE status <> 'void' AND issue_date = $1",
+            tx.sum("amount")
         );
+        let new_dues = tx.fetch_one(&sql, args![yesterday]).await?;
+        let sql = format!(
+            "SELECT {} FROM customers WHERE status = 'active' AND balance > 0",
+            tx.sum("balance")
+        );
+        let total_outstanding = Money(tx.scalar(&sql, &[]).await?);
+        let sql = format!(
+            "SELECT {} FROM dues d JOIN customers c ON c.id = d.customer_id
+             WHERE c.status = 'active' AND d.status IN ('open', 'partial') AND d.due_date < $1",
+            tx.sum("d.amount - d.paid")
+        );
+        let total_overdue = Money(tx.scalar(&sql, args![day]).await?);
         let mut became_overdue = Vec::new();
-        for row in tx
-            .fetch_all(
-                "SELECT c.name, CAST(SUM(d.amount - d.paid) AS BIGINT) AS amount FROM dues d JOIN customers c ON c.id = d.customer_id
-                 WHERE c.status = 'active' AND d.status IN ('open', 'partial') AND d.due_date = $1
-                 GROUP BY c.id, c.name ORDER BY amount DESC, c.name",
-                args![yesterday],
-            )
-            .await?
-        {
+        let sql = format!(
+            "SELECT c.name, {} AS amount FROM dues d JOIN customers c ON c.id = d.customer_id
+             WHERE c.status = 'active' AND d.status IN ('open', 'partial') AND d.due_date = $1
+             GROUP BY c.id, c.name ORDER BY amount DESC, c.name",
+            tx.sum("d.amount - d.paid")
+        );
+        for row in tx.fetch_all(&sql, args![yesterday]).await? {
             became_overdue.push((row.text("name")?, row.money("amount")?));
         }
         Ok(DigestFacts {

@@ -14,6 +14,7 @@ mod export;
 mod import;
 mod import_own;
 mod ledger;
+mod limits;
 mod purge;
 mod scheduler;
 mod sessions;

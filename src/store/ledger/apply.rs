@@ -9,14 +9,14 @@ use super::commands::{LedgerCommand, LedgerOutcome, NewDue, NewPayment};
 use super::records::{Due, Payment, load_due, load_payment};
 use crate::args;
 use crate::domain::customers::CustomerStatus;
-use crate::domain::ledger::{self, DueStatus, HeldCredit, OpenDue, allocate};
+use crate::domain::ledger::{self, DueStatus, HeldCredit, LedgerRefusal, OpenDue, allocate};
 use crate::domain::money::Money;
 use crate::domain::notifications::EmailKind;
 use crate::store::activity::{self, Change};
 use crate::store::db::{DbError, Tx, is_unique_violation};
 use crate::store::letters::ReceiptFacts;
 use crate::store::outbox::{self, NewEmail};
-use crate::store::{Store, StoreError, StoreResult, now_text};
+use crate::store::{Refusal, Store, StoreError, StoreResult, now_text};
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -143,14 +143,21 @@ pub(super) async fn move_balance(
     dues_delta: Money,
     paid_delta: Money,
 ) -> StoreResult<Money> {
+    // The totals are bounded, so the sums here cannot overflow; a change
+    // that would pass the bound leaves the row alone and is refused.
     let row = tx
-        .fetch_one(
+        .fetch_optional(
             "UPDATE customers SET balance = balance + $1 - $2, total_dues = total_dues + $1, total_paid = total_paid + $2,
              next_due_date = (SELECT MIN(due_date) FROM dues WHERE customer_id = $3 AND status IN ('open', 'partial')),
-             updated_at = $4 WHERE id = $3 RETURNING balance",
-            args![dues_delta, paid_delta, customer_id, now_text()],
+             updated_at = $4 WHERE id = $3 AND total_dues + $1 <= $5 AND total_paid + $2 <= $5 RETURNING balance",
+            args![dues_delta, paid_delta, customer_id, now_text(), ledger::MAX_CUSTOMER_TOTAL],
         )
-        .await?;
+        .await?
+        .ok_or(StoreError::Refused(Refusal::Ledger(
+            LedgerRefusal::TotalTooLarge {
+                limit: ledger::MAX_CUSTOMER_TOTAL,
+            },
+        )))?;
     Ok(row.money("balance")?)
 }
 
