@@ -459,8 +459,16 @@ async fn without_smtp_messages_are_kept_and_written_as_eml_files(backend: Backen
     let receipt = parse(&std::fs::read(&files[1]).unwrap());
     assert_eq!(receipt.to, "offline@example.com");
     assert!(receipt.subject.contains("₹20.00"));
-    let log = app.get("/api/v1/emails").await;
-    let items = log.ok(200)["items"].as_array().unwrap().clone();
+    // The file is written before its path is recorded: wait for both.
+    let mut items = Vec::new();
+    for _ in 0..200 {
+        let log = app.get("/api/v1/emails").await;
+        items = log.ok(200)["items"].as_array().unwrap().clone();
+        if items.iter().all(|e| e["eml_path"].is_string()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(
         items
             .iter()
