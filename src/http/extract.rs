@@ -24,15 +24,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_ascii_lowercase);
-        if let Some(ct) = &content_type
-            && !ct.starts_with("application/json")
-            && !ct.contains("+json")
-        {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                format!("the body must be JSON (Content-Type: application/json), not {ct}"),
-            ));
+        match &content_type {
+            Some(ct) if ct.starts_with("application/json") || ct.contains("+json") => {}
+            Some(ct) => {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    format!("the body must be JSON (Content-Type: application/json), not {ct}"),
+                ));
+            }
+            // Guessing would let a form or a script's plain POST through
+            // as if it had said JSON.
+            None => {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "the request has no Content-Type; send the body as JSON with Content-Type: application/json",
+                ));
+            }
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             let status = e.status();

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod activity;
 pub mod auth;
+pub mod contract;
 pub mod customers;
 pub mod dashboard;
 pub mod docs;
@@ -76,5 +77,6 @@ pub fn router(app: App) -> Router<App> {
         .merge(health::router());
     let (api, mut openapi) = public.merge(protected).split_for_parts();
     access::Scopes.modify(&mut openapi);
+    contract::Contract.modify(&mut openapi);
     api.merge(docs::router(openapi)).merge(metrics::router())
 }

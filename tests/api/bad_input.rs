@@ -149,6 +149,15 @@ async fn malformed_bodies_are_refused_and_change_nothing(backend: Backend) {
         .post_raw(&path, "text/plain", r#"{"amount": "1"}"#)
         .await;
     wrong_type.problem(415);
+    let untyped = app
+        .send(
+            app.client
+                .post(app.url(&path))
+                .bearer_auth(&app.token)
+                .body(r#"{"amount": "1"}"#),
+        )
+        .await;
+    assert_eq!(untyped.problem(415)["code"], "unsupported_media_type");
     let huge = app
         .post_raw(
             &path,
