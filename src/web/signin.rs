@@ -38,6 +38,50 @@ struct LoginPage {
     error: Option<String>,
     username: String,
     next: String,
+    form_token: String,
+}
+
+/// The cookie that pairs a sign-in form with the browser it was shown to.
+/// Without it another site could post its own credentials to /login and
+/// sign a visitor in as someone else (login CSRF): the form's hidden
+/// `form_token` must equal this cookie, which only pages of this site set.
+const LOGIN_COOKIE: &str = "duetrack_login";
+
+/// Renders the sign-in form with a fresh form token and its cookie.
+fn login_form(
+    state: &App,
+    flash: Option<super::Flash>,
+    error: Option<String>,
+    username: String,
+    next: String,
+    status: StatusCode,
+) -> Response {
+    let shown = flash.is_some();
+    let form_token = crate::domain::access::new_token();
+    let mut response = render(
+        &LoginPage {
+            page: public_chrome(state, "Sign in", flash),
+            error,
+            username,
+            next,
+            form_token: form_token.clone(),
+        },
+        status,
+        shown,
+    );
+    let secure = if state.config().base_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    if let Ok(value) = axum::http::HeaderValue::from_str(&format!(
+        "{LOGIN_COOKIE}={form_token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=86400{secure}"
+    )) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, value);
+    }
+    response
 }
 
 #[derive(Deserialize)]
@@ -58,17 +102,13 @@ async fn login_page(
     headers: HeaderMap,
     Query(q): Query<NextParam>,
 ) -> Response {
-    let flash = read_flash(&headers);
-    let shown = flash.is_some();
-    render(
-        &LoginPage {
-            page: public_chrome(&state, "Sign in", flash),
-            error: None,
-            username: String::new(),
-            next: safe_next(q.next.as_deref()),
-        },
+    login_form(
+        &state,
+        read_flash(&headers),
+        None,
+        String::new(),
+        safe_next(q.next.as_deref()),
         StatusCode::OK,
-        shown,
     )
 }
 
@@ -77,25 +117,34 @@ struct LoginForm {
     username: String,
     password: String,
     next: Option<String>,
+    #[serde(default)]
+    form_token: String,
 }
 
 async fn login(
     State(state): State<App>,
     ClientInfo(client): ClientInfo,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let failed = |message: &str, status: StatusCode| {
-        render(
-            &LoginPage {
-                page: public_chrome(&state, "Sign in", None),
-                error: Some(message.to_string()),
-                username: form.username.clone(),
-                next: safe_next(form.next.as_deref()),
-            },
+        login_form(
+            &state,
+            None,
+            Some(message.to_string()),
+            form.username.clone(),
+            safe_next(form.next.as_deref()),
             status,
-            false,
         )
     };
+    let paired = crate::edge::cookie(&headers, LOGIN_COOKIE)
+        .is_some_and(|c| !c.is_empty() && crate::edge::same_secret(c, &form.form_token));
+    if !paired {
+        return failed(
+            "This sign-in form was not the one this browser was given (it may have expired, or cookies are off). Sign in again with the form below.",
+            StatusCode::FORBIDDEN,
+        );
+    }
     if form.username.trim().is_empty() || form.password.is_empty() {
         return failed("Enter your username and password.", StatusCode::OK);
     }

@@ -23,6 +23,7 @@ on_both_backends!(
     the_customer_list_download_runs_no_formulas,
     the_owner_purges_a_deleted_customer_through_the_page,
     statement_and_activity_downloads_run_no_formulas_on_either_face,
+    a_sign_in_form_posted_from_elsewhere_signs_no_one_in,
 );
 
 /// A signed-in browser: the session cookie and the CSRF token of its forms.
@@ -68,6 +69,29 @@ async fn read(response: reqwest::Response) -> Page {
     }
 }
 
+/// Opens the sign-in page as a browser would: the cookie it sets and the
+/// form token in its hidden field.
+async fn login_form(client: &reqwest::Client, app: &TestApp) -> (String, String) {
+    let response = client.get(app.url("/login")).send().await.unwrap();
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("duetrack_login="))
+        .and_then(|v| v.split(';').next())
+        .expect("the sign-in page sets its form cookie")
+        .to_string();
+    let html = response.text().await.unwrap();
+    let token = html
+        .split("name=\"form_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the sign-in form carries its token")
+        .to_string();
+    (cookie, token)
+}
+
 impl Browser {
     /// Nobody signed in.
     fn anonymous(app: &TestApp) -> Self {
@@ -82,9 +106,16 @@ impl Browser {
     /// Signs in through the sign-in form.
     async fn sign_in(app: &TestApp, username: &str, password: &str) -> Self {
         let client = no_redirects();
+        let (form_cookie, form_token) = login_form(&client, app).await;
         let response = client
             .post(app.url("/login"))
-            .form(&[("username", username), ("password", password), ("next", "")])
+            .header("cookie", form_cookie)
+            .form(&[
+                ("username", username),
+                ("password", password),
+                ("next", ""),
+                ("form_token", &form_token),
+            ])
             .send()
             .await
             .unwrap();
@@ -685,4 +716,36 @@ async fn statement_and_activity_downloads_run_no_formulas_on_either_face(backend
         staff.get("/activity.csv").await.status,
         StatusCode::FORBIDDEN
     );
+}
+
+async fn a_sign_in_form_posted_from_elsewhere_signs_no_one_in(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let client = no_redirects();
+    // Another site's page posting the right credentials, with no form
+    // token or with one that is not this browser's: no session.
+    let (_, someone_elses_token) = login_form(&client, &app).await;
+    for token in ["", someone_elses_token.as_str()] {
+        let response = client
+            .post(app.url("/login"))
+            .form(&[
+                ("username", "admin"),
+                ("password", crate::helpers::ADMIN_PASSWORD),
+                ("form_token", token),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let sets_session = response.headers().get_all("set-cookie").iter().any(|v| {
+            v.to_str()
+                .unwrap_or_default()
+                .starts_with("duetrack_session=")
+        });
+        let page = read(response).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "token {token:?}");
+        assert!(!sets_session, "token {token:?}");
+        assert!(page.html.contains("Sign in again"), "{}", page.html);
+    }
+    // The form as shown signs in.
+    let browser = Browser::sign_in(&app, "admin", crate::helpers::ADMIN_PASSWORD).await;
+    assert!(browser.get("/dashboard").await.status.is_success());
 }
