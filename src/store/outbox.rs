@@ -166,15 +166,10 @@ impl Store {
         .await?;
         // The one-time link is in the recipient's hands now; the database
         // need not keep a usable copy.
-        let kinds: Vec<String> = EmailKind::ALL
-            .into_iter()
-            .filter(|k| k.carries_one_time_link())
-            .map(|k| format!("'{k}'"))
-            .collect();
         tx.execute(
             &format!(
                 "UPDATE emails SET body_text = '(removed after sending: it held a one-time link)', body_html = '' WHERE id = $1 AND kind IN ({})",
-                kinds.join(", ")
+                link_kinds()
             ),
             args![id],
         )
@@ -224,11 +219,29 @@ impl Store {
         Ok(rows.iter().map(Email::from_row).collect::<Result<_, _>>()?)
     }
 
+    /// Records where the `.eml` copy of a message is. A message carrying
+    /// a one-time link keeps that link only in the file: its body is
+    /// erased here, and it ends as failed, since the text an SMTP server
+    /// set later would send is gone (a new invitation or reset link can
+    /// be sent then).
     pub async fn mark_email_written(&self, id: i64, path: &str) -> StoreResult<()> {
         let mut tx = self.db.write().await?;
+        let now = now_text();
         tx.execute(
             "UPDATE emails SET eml_path = $1, updated_at = $2 WHERE id = $3",
-            args![path, now_text(), id],
+            args![path, now.clone(), id],
+        )
+        .await?;
+        tx.execute(
+            &format!(
+                "UPDATE emails SET status = 'failed', body_text = '(removed: it held a one-time link, which is only in the .eml file)', body_html = '',
+                 last_error = $1 WHERE id = $2 AND kind IN ({})",
+                link_kinds()
+            ),
+            args![
+                format!("not sent, as no SMTP server is set; the one-time link is only in {path}"),
+                id
+            ],
         )
         .await?;
         tx.commit().await?;
@@ -374,4 +387,14 @@ impl Store {
         }
         Ok(outcome)
     }
+}
+
+/// The kinds of message that carry a one-time link, as an SQL list.
+fn link_kinds() -> String {
+    EmailKind::ALL
+        .into_iter()
+        .filter(|k| k.carries_one_time_link())
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

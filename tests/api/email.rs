@@ -470,11 +470,32 @@ async fn without_smtp_messages_are_kept_and_written_as_eml_files(backend: Backen
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(
-        items
-            .iter()
-            .all(|e| e["status"] == "queued" && e["eml_path"].is_string()),
-        "kept in the outbox: {items:?}"
+        items.iter().all(|e| e["eml_path"].is_string()),
+        "written: {items:?}"
     );
+    let receipt = items.iter().find(|e| e["kind"] == "receipt").unwrap();
+    assert_eq!(receipt["status"], "queued", "kept in the outbox: {items:?}");
+    // The invitation's link is only in its file now: not readable from the
+    // database, and never sent later with a stale text.
+    let invitation = items.iter().find(|e| e["kind"] == "invitation").unwrap();
+    assert_eq!(invitation["status"], "failed", "{invitation}");
+    assert!(
+        invitation["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("no SMTP server"),
+        "{invitation}"
+    );
+    let bodies = app
+        .get(&format!("/api/v1/emails/{}", invitation["id"]))
+        .await;
+    if bodies.status == reqwest::StatusCode::OK {
+        assert!(
+            !bodies.body.to_string().contains("token="),
+            "{:?}",
+            bodies.body
+        );
+    }
 }
 
 async fn the_owner_gets_a_daily_digest(backend: Backend) {
