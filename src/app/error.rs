@@ -4,6 +4,7 @@
 
 use crate::domain::ledger::LedgerRefusal;
 use crate::domain::money::Currency;
+use crate::store::db::Failure;
 use crate::store::{Refusal, StoreError};
 
 /// One field that could not be read, and why ("must be a positive amount").
@@ -52,8 +53,11 @@ pub enum AppError {
     #[error("the service is busy; nothing was changed, try again shortly")]
     Busy,
     /// The database does not answer (503).
-    #[error("the database does not answer")]
+    #[error("the database does not answer; nothing was changed, try again shortly")]
     Unavailable,
+    /// The disk under the database is full (503).
+    #[error("the database's disk is full; nothing was changed, try again once space is freed")]
+    StorageFull,
     /// Our fault; the cause has been logged and is not shown (500).
     #[error("something went wrong on our side; it has been logged, and nothing was changed")]
     Internal,
@@ -204,15 +208,24 @@ impl From<StoreError> for AppError {
                 tracing::error!(?refusal, "a refusal reached the application unworded");
                 AppError::Internal
             }
-            StoreError::Db(e) => {
-                if matches!(e, sqlx::Error::PoolTimedOut) {
+            StoreError::Db(e) => match crate::store::db::failure_of(&e) {
+                Failure::Busy => {
                     tracing::warn!(error = %e, "database busy");
                     AppError::Busy
-                } else {
+                }
+                Failure::Unreachable => {
+                    tracing::warn!(error = %e, "database unreachable");
+                    AppError::Unavailable
+                }
+                Failure::Full => {
+                    tracing::error!(error = %e, "the database's disk is full");
+                    AppError::StorageFull
+                }
+                Failure::Fault => {
                     tracing::error!(error = %e, "database error");
                     AppError::Internal
                 }
-            }
+            },
         }
     }
 }

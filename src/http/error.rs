@@ -94,6 +94,12 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
     }
 
+    /// Tells the client when to try again (`Retry-After`, in seconds).
+    pub fn retry_after(mut self, seconds: i64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
     /// Too many attempts: 429 with `Retry-After`.
     pub fn throttled(seconds: i64) -> Self {
         let mut e = Self::new(
@@ -149,12 +155,16 @@ impl From<AppError> for ApiError {
             ),
             AppError::Forbidden(message) => ApiError::forbidden(message),
             AppError::Throttled(seconds) => ApiError::throttled(seconds),
-            AppError::Busy => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail),
-            AppError::Unavailable => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "the database does not answer",
-            ),
+            AppError::Busy => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail).retry_after(1)
+            }
+            AppError::Unavailable => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail).retry_after(5)
+            }
+            AppError::StorageFull => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_full", detail)
+                    .retry_after(60)
+            }
             AppError::Internal => ApiError::internal(),
         }
     }

@@ -10,11 +10,124 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Decode, Postgres, Row as _, Sqlite, Transaction, Type};
+use sqlx::{
+    ConnectOptions as _, Connection as _, Decode, Postgres, Row as _, Sqlite, Transaction, Type,
+};
 use std::str::FromStr;
 use std::time::Duration;
 
 pub use sqlx::Error as DbError;
+
+const SQLITE_TABLES: &str = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name";
+
+/// A database is duetrack's to use when it is empty or holds duetrack's
+/// schema; tables of anything else are never written into.
+fn ensure_ours(tables: &[String]) -> anyhow::Result<()> {
+    let ours = ["_sqlx_migrations", "activity_head"]
+        .iter()
+        .all(|name| tables.iter().any(|t| t == name));
+    if !tables.is_empty() && !ours {
+        let shown: Vec<&str> = tables.iter().take(5).map(String::as_str).collect();
+        anyhow::bail!(
+            "this database is not duetrack's: it holds other tables ({}{}) and no duetrack schema; nothing was changed. Point DATABASE_URL (or DUETRACK_DATA_DIR) at an empty database or one duetrack made",
+            shown.join(", "),
+            if tables.len() > shown.len() {
+                ", …"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(())
+}
+
+/// Begins a transaction on SQLite, first healing a connection that a
+/// failed transaction left behind. When a statement or the COMMIT fails
+/// with a full disk or an I/O error, SQLite rolls the transaction back by
+/// itself; sqlx's own ROLLBACK then fails and it goes on believing the
+/// connection is inside a transaction, refusing every later BEGIN on it.
+/// Such a connection is closed, and the pool opens a fresh one.
+async fn begin_sqlite(
+    pool: &sqlx::SqlitePool,
+    begin: &'static str,
+) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, DbError> {
+    use sqlx::Connection;
+    let stuck = |e: &DbError| e.to_string().contains("non-zero transaction depth");
+    match pool.begin_with(begin).await {
+        Err(e) if stuck(&e) => {
+            // Try each connection the pool holds; close the ones stuck.
+            for _ in 0..=pool.size() {
+                let mut conn = pool.acquire().await?;
+                let healthy = match conn.begin_with(begin).await {
+                    Ok(tx) => {
+                        tx.rollback().await?;
+                        true
+                    }
+                    Err(e) if stuck(&e) => false,
+                    Err(e) => return Err(e),
+                };
+                if !healthy {
+                    tracing::warn!(
+                        "closing a database connection left inside a failed transaction"
+                    );
+                    conn.close().await?;
+                }
+            }
+            pool.begin_with(begin).await
+        }
+        other => other,
+    }
+}
+
+/// What a database error means for the one who asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Another writer holds the lock, or a transaction had to give way:
+    /// nothing was changed; the same request may simply be tried again.
+    Busy,
+    /// The database cannot be reached (restarting, the network, a closed
+    /// pool): nothing was changed, or a commit's outcome is for the
+    /// idempotency key to tell.
+    Unreachable,
+    /// The disk under the database is full: nothing was changed.
+    Full,
+    /// Anything else: a fault of ours.
+    Fault,
+}
+
+/// Sorts a database error by what the caller can do about it.
+pub fn failure_of(error: &DbError) -> Failure {
+    match error {
+        sqlx::Error::PoolTimedOut => Failure::Busy,
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => Failure::Unreachable,
+        sqlx::Error::Database(db) => {
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // The primary result code is the low byte of the extended one.
+                let code = db.code().and_then(|c| c.parse::<i64>().ok()).unwrap_or(0) & 0xff;
+                match code {
+                    5 | 6 => Failure::Busy,          // SQLITE_BUSY, SQLITE_LOCKED
+                    13 => Failure::Full,             // SQLITE_FULL
+                    10 | 14 => Failure::Unreachable, // SQLITE_IOERR, SQLITE_CANTOPEN
+                    _ => Failure::Fault,
+                }
+            } else {
+                let state = db.code().unwrap_or_default();
+                match state.as_ref() {
+                    "53100" => Failure::Full, // disk_full
+                    "40001" | "40P01" | "55P03" => Failure::Busy,
+                    s if s.starts_with("53") => Failure::Busy, // out of resources
+                    s if s.starts_with("08") || s.starts_with("57P") => Failure::Unreachable,
+                    _ => Failure::Fault,
+                }
+            }
+        }
+        _ => Failure::Fault,
+    }
+}
 
 /// Which database a pool talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +156,20 @@ impl Db {
                     std::fs::create_dir_all(dir).map_err(|e| {
                         anyhow::anyhow!("cannot create the data directory {}: {e}", dir.display())
                     })?;
+                }
+                // Look before anything is set on the file (WAL mode alone
+                // rewrites its header): it must be empty or duetrack's.
+                if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
+                    let mut peek = SqliteConnectOptions::new()
+                        .filename(path)
+                        .read_only(true)
+                        .connect()
+                        .await?;
+                    let tables: Vec<String> = sqlx::query_scalar(SQLITE_TABLES)
+                        .fetch_all(&mut peek)
+                        .await?;
+                    peek.close().await?;
+                    ensure_ours(&tables)?;
                 }
                 let options = SqliteConnectOptions::new()
                     .filename(path)
@@ -82,8 +209,19 @@ impl Db {
         }
     }
 
-    /// Applies the embedded migrations of this backend.
+    /// Applies the embedded migrations of this backend, after checking that
+    /// the database is empty or already duetrack's: tables of anything
+    /// else are never written into.
     pub async fn migrate(&self) -> anyhow::Result<()> {
+        let tables: Vec<String> = match self {
+            Db::Sqlite { write, .. } => sqlx::query_scalar(SQLITE_TABLES).fetch_all(write).await?,
+            Db::Postgres(pool) => sqlx::query_scalar(
+                "SELECT table_name::TEXT FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name",
+            )
+            .fetch_all(pool)
+            .await?,
+        };
+        ensure_ours(&tables)?;
         match self {
             Db::Sqlite { write, .. } => sqlx::migrate!("migrations/sqlite").run(write).await?,
             Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
@@ -96,7 +234,7 @@ impl Db {
         Ok(match self {
             // IMMEDIATE takes the write lock now, so a read-then-write cannot
             // fail half-way on a lock held by another process.
-            Db::Sqlite { write, .. } => Tx::sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite { write, .. } => Tx::sqlite(begin_sqlite(write, "BEGIN IMMEDIATE").await?),
             Db::Postgres(pool) => Tx::postgres(pool.begin().await?),
         })
     }
@@ -104,7 +242,7 @@ impl Db {
     /// Starts a read-only transaction that sees one consistent snapshot.
     pub async fn read(&self) -> Result<Tx, DbError> {
         Ok(match self {
-            Db::Sqlite { read, .. } => Tx::sqlite(read.begin().await?),
+            Db::Sqlite { read, .. } => Tx::sqlite(begin_sqlite(read, "BEGIN").await?),
             Db::Postgres(pool) => Tx::postgres(
                 pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                     .await?,

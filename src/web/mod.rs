@@ -240,7 +240,9 @@ pub fn app_error_page(page: Chrome, error: AppError, back: &str) -> Response {
         AppError::Conflict { .. } => StatusCode::CONFLICT,
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         AppError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-        AppError::Busy | AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Busy | AppError::Unavailable | AppError::StorageFull => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     };
     let message = match &error {

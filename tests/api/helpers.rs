@@ -275,7 +275,7 @@ impl TestApp {
         }
     }
 
-    fn authed(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    pub fn authed(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         request.bearer_auth(&self.token)
     }
 
