@@ -100,3 +100,13 @@ pub struct DigestFacts {
     /// (customer name, amount now overdue)
     pub became_overdue: Vec<(String, Money)>,
 }
+
+impl DigestFacts {
+    /// Nothing happened on the day and nothing is owed: no digest is worth sending.
+    pub fn is_empty(&self) -> bool {
+        self.payments == 0
+            && self.new_due_count == 0
+            && self.became_overdue.is_empty()
+            && self.total_outstanding.minor() <= 0
+    }
+}
