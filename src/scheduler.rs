@@ -54,11 +54,10 @@ pub async fn run_daily(
         .admin_email
         .as_deref()
         .or(config.email_from.as_deref());
+    let before_installation = !digest_covers_a_known_day(day, first_day);
     let digest_queued = match store.owner_email(fallback).await? {
-        Some(to) if digest_covers_a_known_day(day, first_day) => {
-            store.queue_digest(day, &to).await?
-        }
-        _ => false,
+        Some(to) => store.queue_digest(day, &to, before_installation).await?,
+        None => false,
     };
     store.record_daily_run(day, holder, reminders).await?;
     Ok(DailyRun {

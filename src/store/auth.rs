@@ -1,7 +1,9 @@
 //! Signing in: sessions for staff and customers, throttling with temporary
 //! lockouts, the sign-in log, and passwords set through one-time links or
 //! changed by their owner. Throttling counts failures in the sign-in log, so
-//! it holds across every node on one database.
+//! it holds across every node on one database; an attempt is reserved there
+//! (`in_progress`) in the same transaction that finds room for it, before its
+//! password is checked, so concurrent guesses cannot overrun the limit.
 
 use super::activity::{self, Change};
 use super::db::{Backend, Row, Tx};

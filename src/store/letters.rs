@@ -102,11 +102,14 @@ pub struct DigestFacts {
 }
 
 impl DigestFacts {
+    /// Whether anything is recorded for the day: payments, new dues, dues
+    /// that became overdue.
+    pub fn has_activity(&self) -> bool {
+        self.payments > 0 || self.new_due_count > 0 || !self.became_overdue.is_empty()
+    }
+
     /// Nothing happened on the day and nothing is owed: no digest is worth sending.
     pub fn is_empty(&self) -> bool {
-        self.payments == 0
-            && self.new_due_count == 0
-            && self.became_overdue.is_empty()
-            && self.total_outstanding.minor() <= 0
+        !self.has_activity() && self.total_outstanding.minor() <= 0
     }
 }

@@ -268,10 +268,17 @@ impl Store {
     }
 
     /// Queues the digest for the run on `day`; at most one per day, and
-    /// none when there is nothing to report.
-    pub async fn queue_digest(&self, day: NaiveDate, recipient: &str) -> StoreResult<bool> {
+    /// none when there is nothing to report. When the day it covers came
+    /// before the installation, only what is recorded for that day (such as
+    /// payments entered with an earlier date) is worth a digest.
+    pub async fn queue_digest(
+        &self,
+        day: NaiveDate,
+        recipient: &str,
+        before_installation: bool,
+    ) -> StoreResult<bool> {
         let facts = self.digest_facts(day).await?;
-        if facts.is_empty() {
+        if facts.is_empty() || (before_installation && !facts.has_activity()) {
             return Ok(false);
         }
         let message = self.letters.digest(&facts);
