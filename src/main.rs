@@ -196,7 +196,9 @@ async fn remind(config: Config, dry_run: bool, date: Option<String>) -> anyhow::
     let (store, live) = open_store(&config).await?;
     // Settings saved on the Settings page count here too.
     let config = live.get();
-    let plan = store.reminder_plan(day, config.reminder_policy).await?;
+    let plan = store
+        .reminder_plan(day, config.today(), config.reminder_policy)
+        .await?;
     let money = |m: duetrack::domain::money::Money| config.currency.display(m);
     if dry_run {
         println!("Dry run for {day}: nothing is sent or recorded.");
@@ -233,8 +235,14 @@ async fn remind(config: Config, dry_run: bool, date: Option<String>) -> anyhow::
         store.db.close().await;
         return Ok(ExitCode::SUCCESS);
     }
-    let run = duetrack::scheduler::run_daily(&store, &config, day, &duetrack::scheduler::node_id())
-        .await?;
+    let run = duetrack::scheduler::run_daily(
+        &store,
+        &config,
+        day,
+        &duetrack::scheduler::node_id(),
+        duetrack::domain::reminders::RunKind::OnTheDay,
+    )
+    .await?;
     println!(
         "Queued {} reminder(s) for {day}{}.",
         run.reminders,

@@ -1,9 +1,13 @@
 //! The daily run: reminders by policy and the owner's digest, at
 //! `DUETRACK_REMINDER_TIME` in `DUETRACK_TIMEZONE`. A lease in the database
 //! lets one node of many run it; a record per day makes it run once; after
-//! downtime only the latest missed day is run, never a backlog.
+//! downtime only the latest missed day is run, never a backlog, and never a
+//! day before the installation first started. A catch-up sends the owner's
+//! digest for the missed day but no customer reminders: those go from
+//! today's run, and nobody gets more than one on a calendar day.
 
 use crate::config::{Config, LiveConfig};
+use crate::domain::reminders::{RunKind, digest_covers_a_known_day, may_catch_up};
 use crate::store::Store;
 use chrono::NaiveDate;
 use std::sync::Arc;
@@ -28,22 +32,31 @@ pub fn node_id() -> String {
 }
 
 /// Runs the day's reminders and digest. Safe to repeat and to run on
-/// several nodes at once: nothing is sent twice for one day.
+/// several nodes at once: nothing is sent twice for one day, no customer is
+/// reminded twice on one calendar day, and no digest covers a day before
+/// the installation existed.
 pub async fn run_daily(
     store: &Store,
     config: &Config,
     day: NaiveDate,
     holder: &str,
+    kind: RunKind,
 ) -> anyhow::Result<DailyRun> {
-    let reminders = store
-        .send_reminders(day, config.reminder_policy, "scheduler")
-        .await?;
+    let first_day = store.first_day().await?;
+    let reminders = if kind.reminds_customers() {
+        store
+            .send_reminders(day, config.today(), config.reminder_policy, "scheduler")
+            .await?
+    } else {
+        0
+    };
     let fallback = config
         .admin_email
         .as_deref()
         .or(config.email_from.as_deref());
+    let before_installation = !digest_covers_a_known_day(day, first_day);
     let digest_queued = match store.owner_email(fallback).await? {
-        Some(to) => store.queue_digest(day, &to).await?,
+        Some(to) => store.queue_digest(day, &to, before_installation).await?,
         None => false,
     };
     store.record_daily_run(day, holder, reminders).await?;
@@ -72,9 +85,11 @@ async fn tick(store: &Store, live: &LiveConfig, holder: &str) -> anyhow::Result<
     let config = live.get();
     let config = config.as_ref();
     let (day, catching_up) = due_day(config, chrono::Utc::now());
-    let (done, any_run_ever) = store.daily_run_status(day).await?;
-    // A fresh install does not catch up on a day it never saw.
-    if done || (catching_up && !any_run_ever) {
+    // An installation does not catch up on a day before it existed.
+    if catching_up && !may_catch_up(day, store.first_day().await?) {
+        return Ok(());
+    }
+    if store.daily_run_done(day).await? {
         return Ok(());
     }
     if !store.try_lease(LEASE, holder, LEASE_SECONDS).await? {
@@ -82,8 +97,13 @@ async fn tick(store: &Store, live: &LiveConfig, holder: &str) -> anyhow::Result<
     }
     let result = async {
         // Another node may have finished it while we took the lease.
-        if !store.daily_run_status(day).await?.0 {
-            let run = run_daily(store, config, day, holder).await?;
+        if !store.daily_run_done(day).await? {
+            let kind = if catching_up {
+                RunKind::CatchUp
+            } else {
+                RunKind::OnTheDay
+            };
+            let run = run_daily(store, config, day, holder, kind).await?;
             tracing::info!(day = %run.day, reminders = run.reminders, digest = run.digest_queued, catching_up, "daily run done");
         }
         anyhow::Ok(())

@@ -62,6 +62,10 @@ impl Application {
                 config.admin_user
             );
         }
+        // The scheduler never catches up on a day before this one.
+        store
+            .record_first_start(config.today(), &scheduler::node_id())
+            .await?;
         let listener = TcpListener::bind(config.bind).await.map_err(|e| {
             anyhow::anyhow!("cannot listen on {} (DUETRACK_BIND): {e}", config.bind)
         })?;

@@ -111,6 +111,37 @@ pub fn reminder_reason(
     }
 }
 
+/// What a daily run is, which decides whether it reminds customers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunKind {
+    /// The scheduler's run for today, or `duetrack remind`.
+    OnTheDay,
+    /// The scheduler's run for a day missed while the service was down.
+    /// It sends the owner's digest for that day but reminds nobody: a
+    /// reminder worked out for a past day would be stale, and today's run
+    /// sends whatever is still due.
+    CatchUp,
+}
+
+impl RunKind {
+    pub fn reminds_customers(self) -> bool {
+        self == RunKind::OnTheDay
+    }
+}
+
+/// Whether the scheduler may catch up on `day`, missed while the service
+/// was down: only when the installation existed on that day.
+pub fn may_catch_up(day: NaiveDate, first_day: Option<NaiveDate>) -> bool {
+    first_day.is_some_and(|first| day >= first)
+}
+
+/// Whether the owner's digest of the run on `day`, which covers the day
+/// before, covers a day the installation existed.
+pub fn digest_covers_a_known_day(day: NaiveDate, first_day: Option<NaiveDate>) -> bool {
+    let covered = day.pred_opt().unwrap_or(day);
+    first_day.is_some_and(|first| covered >= first)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,5 +236,19 @@ mod tests {
         );
         assert!(ReminderPolicy::parse("weekly").is_err());
         assert!(ReminderPolicy::parse("schedule:2:0").is_err());
+    }
+
+    #[test]
+    fn nothing_before_the_installation_is_caught_up_or_digested() {
+        assert!(!may_catch_up(d(9), None));
+        assert!(!may_catch_up(d(9), Some(d(10))));
+        assert!(may_catch_up(d(10), Some(d(10))));
+        assert!(may_catch_up(d(11), Some(d(10))));
+        // The run on the first day covers the day before it: no digest.
+        assert!(!digest_covers_a_known_day(d(10), Some(d(10))));
+        assert!(digest_covers_a_known_day(d(11), Some(d(10))));
+        assert!(!digest_covers_a_known_day(d(11), None));
+        assert!(RunKind::OnTheDay.reminds_customers());
+        assert!(!RunKind::CatchUp.reminds_customers());
     }
 }

@@ -1,10 +1,12 @@
 //! Signing in: sessions for staff and customers, throttling with temporary
 //! lockouts, the sign-in log, and passwords set through one-time links or
 //! changed by their owner. Throttling counts failures in the sign-in log, so
-//! it holds across every node on one database.
+//! it holds across every node on one database; an attempt is reserved there
+//! (`in_progress`) in the same transaction that finds room for it, before its
+//! password is checked, so concurrent guesses cannot overrun the limit.
 
 use super::activity::{self, Change};
-use super::db::{Row, Tx};
+use super::db::{Backend, Row, Tx};
 use super::letters::AccountChange;
 use super::outbox::{self, NewEmail};
 use super::tokens::Purpose;
@@ -22,6 +24,11 @@ pub const ACCOUNT_FAILURES: i64 = 5;
 pub const ADDRESS_FAILURES: i64 = 20;
 /// The window failures are counted in, and how long a lockout lasts.
 pub const LOCKOUT_MINUTES: i64 = 15;
+/// How long an attempt whose password is being checked counts against the
+/// limits if it never finishes.
+pub const IN_PROGRESS_SECONDS: i64 = 120;
+/// The sign-in log's reason for an attempt whose password is being checked.
+pub const IN_PROGRESS: &str = "in_progress";
 /// Reset links one customer may be sent per hour.
 pub const RESETS_PER_HOUR: i64 = 5;
 
@@ -163,8 +170,57 @@ async fn log_attempt(
     Ok(())
 }
 
+/// Marks an attempt as in progress before its password is checked, in the
+/// same transaction that found it under the limits: it counts as a failure
+/// until [`finish_attempt`] says how it ended, or until it is
+/// [`IN_PROGRESS_SECONDS`] old (a node that died half-way). Returns its id.
+async fn reserve_attempt(
+    tx: &mut Tx,
+    kind: SigninKind,
+    username: &str,
+    principal: Option<&str>,
+    client: &Client,
+) -> StoreResult<i64> {
+    let username: String = username.chars().take(100).collect();
+    let user_agent = client
+        .user_agent
+        .as_ref()
+        .map(|u| u.chars().take(300).collect::<String>());
+    let row = tx
+        .fetch_one(
+            "INSERT INTO signin_log (at, kind, username, principal, success, reason, address, user_agent) VALUES ($1, $2, $3, $4, 0, $5, $6, $7) RETURNING id",
+            args![now_text(), kind.as_str(), username, principal, IN_PROGRESS, client.address.clone(), user_agent],
+        )
+        .await?;
+    Ok(row.i64("id")?)
+}
+
+/// Records how a reserved attempt ended, at the time it ended.
+async fn finish_attempt(tx: &mut Tx, id: i64, success: bool, reason: &str) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE signin_log SET at = $1, success = $2, reason = $3 WHERE id = $4",
+        args![now_text(), i64::from(success), reason, id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Makes concurrent sign-in checks on one key (an address, an account) take
+/// turns. SQLite needs nothing: a write transaction already holds the only
+/// write lock. PostgreSQL takes a lock for the rest of the transaction, so
+/// two nodes cannot both count, find room and reserve. Callers take the
+/// address's lock before the account's, always in that order.
+async fn serialise(tx: &mut Tx, key: &str) -> StoreResult<()> {
+    if tx.backend() == Backend::Postgres {
+        tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", args![key])
+            .await?;
+    }
+    Ok(())
+}
+
 /// Seconds until a lockout ends, when `column = value` has too many recent
-/// failures (attempts refused because of a lockout do not count).
+/// failures (attempts refused because of a lockout do not count; attempts
+/// still in progress do, for [`IN_PROGRESS_SECONDS`]).
 async fn lockout(
     tx: &mut Tx,
     kind: SigninKind,
@@ -183,13 +239,15 @@ async fn lockout(
         .opt_text("at")?
         .unwrap_or_default();
     let since = window_start.max(last_success);
+    let in_progress_since = timestamp_text(now - chrono::Duration::seconds(IN_PROGRESS_SECONDS));
     let row = tx
         .fetch_one(
             &format!(
                 "SELECT COUNT(*) AS n, MAX(at) AS latest FROM signin_log
-                 WHERE kind = $1 AND {column} = $2 AND success = 0 AND reason <> 'throttled' AND at > $3"
+                 WHERE kind = $1 AND {column} = $2 AND success = 0 AND reason <> 'throttled' AND at > $3
+                   AND (reason <> $4 OR at > $5)"
             ),
-            args![kind.as_str(), value, since],
+            args![kind.as_str(), value, since, IN_PROGRESS, in_progress_since],
         )
         .await?;
     if row.i64("n")? < limit {
@@ -302,9 +360,16 @@ impl Store {
         hours: i64,
     ) -> StoreResult<LoginOutcome> {
         let name = username.trim().to_lowercase();
-        let mut tx = self.db.read().await?;
+        // Check and reserve in one short write transaction, so that no
+        // number of concurrent guesses, on any node, gets more passwords
+        // checked than the limit allows.
+        let mut tx = self.db.write().await?;
+        serialise(&mut tx, &format!("signin:address:{}", client.address)).await?;
         let account = find_account(&mut tx, &name).await?;
         let key = account.as_ref().map(|a| a.principal.key());
+        if let Some(key) = &key {
+            serialise(&mut tx, &format!("signin:account:{key}")).await?;
+        }
         let mut retry = lockout(
             &mut tx,
             SigninKind::Login,
@@ -325,9 +390,7 @@ impl Store {
             )
             .await?;
         }
-        drop(tx);
         if let Some(seconds) = retry {
-            let mut tx = self.db.write().await?;
             log_attempt(
                 &mut tx,
                 SigninKind::Login,
@@ -341,6 +404,9 @@ impl Store {
             tx.commit().await?;
             return Ok(LoginOutcome::Throttled(seconds));
         }
+        let attempt =
+            reserve_attempt(&mut tx, SigninKind::Login, &name, key.as_deref(), client).await?;
+        tx.commit().await?;
         let stored = account
             .as_ref()
             .and_then(|a| a.password_hash.clone())
@@ -354,16 +420,7 @@ impl Store {
         };
         let mut tx = self.db.write().await?;
         let (Some(account), None) = (account, refusal) else {
-            log_attempt(
-                &mut tx,
-                SigninKind::Login,
-                &name,
-                key.as_deref(),
-                false,
-                refusal.unwrap_or("refused"),
-                client,
-            )
-            .await?;
+            finish_attempt(&mut tx, attempt, false, refusal.unwrap_or("refused")).await?;
             tx.commit().await?;
             return Ok(LoginOutcome::Refused);
         };
@@ -392,16 +449,7 @@ impl Store {
             args![access::token_hash(&token), staff_id, customer_id, timestamp_text(now), expires_at.clone(), csrf_token.clone()],
         )
         .await?;
-        log_attempt(
-            &mut tx,
-            SigninKind::Login,
-            &name,
-            key.as_deref(),
-            true,
-            "ok",
-            client,
-        )
-        .await?;
+        finish_attempt(&mut tx, attempt, true, "ok").await?;
         tx.commit().await?;
         Ok(LoginOutcome::SignedIn(NewSession {
             token,
@@ -659,7 +707,11 @@ impl Store {
         };
         drop(tx);
         let key = session.principal.key();
-        let mut check = self.db.read().await?;
+        // The same check-and-reserve as signing in: concurrent guesses at the
+        // current password get no more checks than the account's limit.
+        let mut check = self.db.write().await?;
+        serialise(&mut check, &format!("signin:address:{}", client.address)).await?;
+        serialise(&mut check, &format!("signin:account:{key}")).await?;
         if let Some(seconds) = lockout(
             &mut check,
             SigninKind::Login,
@@ -671,24 +723,17 @@ impl Store {
         {
             return Err(StoreError::Throttled(seconds));
         }
-        drop(check);
-        if !verify_off_thread(
+        let attempt =
+            reserve_attempt(&mut check, SigninKind::Login, &username, Some(&key), client).await?;
+        check.commit().await?;
+        let matches = verify_off_thread(
             current,
             stored.unwrap_or_else(|| access::decoy_hash().to_string()),
         )
-        .await
-        {
-            let mut tx = self.db.write().await?;
-            log_attempt(
-                &mut tx,
-                SigninKind::Login,
-                &username,
-                Some(&key),
-                false,
-                "bad_password",
-                client,
-            )
-            .await?;
+        .await;
+        let mut tx = self.db.write().await?;
+        if !matches {
+            finish_attempt(&mut tx, attempt, false, "bad_password").await?;
             tx.commit().await?;
             return Err(StoreError::rejected(
                 "wrong_password",
@@ -696,6 +741,10 @@ impl Store {
                 "the current password is not right",
             ));
         }
+        // The right current password is not a sign-in: it leaves no entry.
+        tx.execute("DELETE FROM signin_log WHERE id = $1", args![attempt])
+            .await?;
+        tx.commit().await?;
         access::check_new_password(new, &username).map_err(|why| {
             StoreError::rejected(
                 "weak_password",

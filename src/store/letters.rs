@@ -100,3 +100,16 @@ pub struct DigestFacts {
     /// (customer name, amount now overdue)
     pub became_overdue: Vec<(String, Money)>,
 }
+
+impl DigestFacts {
+    /// Whether anything is recorded for the day: payments, new dues, dues
+    /// that became overdue.
+    pub fn has_activity(&self) -> bool {
+        self.payments > 0 || self.new_due_count > 0 || !self.became_overdue.is_empty()
+    }
+
+    /// Nothing happened on the day and nothing is owed: no digest is worth sending.
+    pub fn is_empty(&self) -> bool {
+        !self.has_activity() && self.total_outstanding.minor() <= 0
+    }
+}

@@ -24,13 +24,15 @@ pub struct ReminderCandidate {
     /// Why a reminder is due today, when it is.
     pub reason: Option<String>,
     /// Why a reminder is not sent although one is due (no email, paused,
-    /// already reminded that day).
+    /// already reminded that day, today, or on a later day).
     pub held_back: Option<&'static str>,
     dues: Vec<ReminderLine>,
     dates: Vec<OpenDueDate>,
     last_reminded: Option<NaiveDate>,
     paused: bool,
     reminded_that_day: bool,
+    reminded_today: bool,
+    reminded_later: bool,
 }
 
 impl ReminderCandidate {
@@ -40,10 +42,12 @@ impl ReminderCandidate {
 }
 
 impl Store {
-    /// Works out, without changing anything, who the run for `day` reminds.
+    /// Works out, without changing anything, who the run for `day` reminds
+    /// when it runs on `today` (the calendar day of sending).
     pub async fn reminder_plan(
         &self,
         day: NaiveDate,
+        today: NaiveDate,
         policy: ReminderPolicy,
     ) -> StoreResult<Vec<ReminderCandidate>> {
         let mut tx = self.db.read().await?;
@@ -52,11 +56,13 @@ impl Store {
                 "SELECT c.id, c.name, c.email, c.balance, c.reminders_paused,
                         (SELECT MAX(r.day) FROM reminder_log r WHERE r.customer_id = c.id AND r.day < $1) AS last_reminded,
                         (SELECT COUNT(*) FROM reminder_log r WHERE r.customer_id = c.id AND r.day = $1) AS reminded_that_day,
+                        (SELECT COUNT(*) FROM reminder_log r WHERE r.customer_id = c.id AND r.sent_on = $2) AS reminded_today,
+                        (SELECT COUNT(*) FROM reminder_log r WHERE r.customer_id = c.id AND r.day > $1) AS reminded_later,
                         d.id AS due_id, d.description, d.due_date, d.amount - d.paid AS outstanding
                  FROM customers c JOIN dues d ON d.customer_id = c.id AND d.status IN ('open', 'partial')
                  WHERE c.status = 'active' AND c.balance > 0
                  ORDER BY c.id, COALESCE(d.due_date, d.issue_date), d.issue_date, d.id",
-                args![day],
+                args![day, today],
             )
             .await?;
         let mut plan: Vec<ReminderCandidate> = Vec::new();
@@ -76,6 +82,8 @@ impl Store {
                     last_reminded: row.opt_date("last_reminded")?,
                     paused: row.i64("reminders_paused")? != 0,
                     reminded_that_day: row.i64("reminded_that_day")? > 0,
+                    reminded_today: row.i64("reminded_today")? > 0,
+                    reminded_later: row.i64("reminded_later")? > 0,
                 });
             }
             let Some(candidate) = plan.last_mut() else {
@@ -102,6 +110,10 @@ impl Store {
             c.reason = reminder_reason(policy, day, c.balance.minor(), c.last_reminded, &c.dates);
             c.held_back = if c.reminded_that_day {
                 Some("already reminded that day")
+            } else if c.reminded_today {
+                Some("already reminded today")
+            } else if c.reminded_later {
+                Some("reminded on a later day")
             } else if c.paused {
                 Some("reminders are paused")
             } else if c.email.is_none() {
@@ -113,27 +125,29 @@ impl Store {
         Ok(plan)
     }
 
-    /// Sends the reminders the plan for `day` calls for. Each one is logged
-    /// under a unique (customer, day) key in the same transaction as its
-    /// email, so concurrent or repeated runs remind nobody twice. Returns
-    /// how many were queued by this call.
+    /// Sends the reminders the plan for `day` calls for, on `today`. Each
+    /// one is logged under a unique (customer, day) key and a unique
+    /// (customer, day of sending) key in the same transaction as its email,
+    /// so concurrent or repeated runs, for one day or several, remind nobody
+    /// twice on one calendar day. Returns how many were queued by this call.
     pub async fn send_reminders(
         &self,
         day: NaiveDate,
+        today: NaiveDate,
         policy: ReminderPolicy,
         actor: &str,
     ) -> StoreResult<usize> {
         let mut queued = 0;
-        for c in self.reminder_plan(day, policy).await? {
+        for c in self.reminder_plan(day, today, policy).await? {
             let (Some(reason), Some(email), None) = (&c.reason, &c.email, c.held_back) else {
                 continue;
             };
             let mut tx = self.db.write().await?;
             let logged = tx
                 .fetch_optional(
-                    "INSERT INTO reminder_log (customer_id, day, reason, created_at) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (customer_id, day) DO NOTHING RETURNING customer_id",
-                    args![c.customer_id, day, reason.clone(), now_text()],
+                    "INSERT INTO reminder_log (customer_id, day, sent_on, reason, created_at) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT DO NOTHING RETURNING customer_id",
+                    args![c.customer_id, day, today, reason.clone(), now_text()],
                 )
                 .await?;
             if logged.is_none() {
@@ -246,9 +260,20 @@ impl Store {
         })
     }
 
-    /// Queues the digest for the run on `day`; at most one per day.
-    pub async fn queue_digest(&self, day: NaiveDate, recipient: &str) -> StoreResult<bool> {
+    /// Queues the digest for the run on `day`; at most one per day, and
+    /// none when there is nothing to report. When the day it covers came
+    /// before the installation, only what is recorded for that day (such as
+    /// payments entered with an earlier date) is worth a digest.
+    pub async fn queue_digest(
+        &self,
+        day: NaiveDate,
+        recipient: &str,
+        before_installation: bool,
+    ) -> StoreResult<bool> {
         let facts = self.digest_facts(day).await?;
+        if facts.is_empty() || (before_installation && !facts.has_activity()) {
+            return Ok(false);
+        }
         let message = self.letters.digest(&facts);
         let mut tx = self.db.write().await?;
         let id = outbox::enqueue(
@@ -297,8 +322,8 @@ impl Store {
         Ok(())
     }
 
-    /// Whether the daily run for `day` has been done, and whether any run ever was.
-    pub async fn daily_run_status(&self, day: NaiveDate) -> StoreResult<(bool, bool)> {
+    /// Whether the daily run for `day` has been done.
+    pub async fn daily_run_done(&self, day: NaiveDate) -> StoreResult<bool> {
         let mut tx = self.db.read().await?;
         let done = tx
             .scalar(
@@ -306,13 +331,37 @@ impl Store {
                 args![day],
             )
             .await?;
-        let any = tx
-            .scalar(
-                "SELECT COUNT(*) FROM scheduler_runs WHERE job = 'daily'",
+        Ok(done > 0)
+    }
+
+    /// Records `today` as the day this installation first started, unless
+    /// a first start is already recorded.
+    pub async fn record_first_start(&self, today: NaiveDate, holder: &str) -> StoreResult<()> {
+        let mut tx = self.db.write().await?;
+        tx.execute(
+            "INSERT INTO scheduler_runs (job, day, holder, reminders, finished_at)
+             SELECT 'installed', $1, $2, 0, $3
+             WHERE NOT EXISTS (SELECT 1 FROM scheduler_runs WHERE job = 'installed')
+             ON CONFLICT (job, day) DO NOTHING",
+            args![today, holder, now_text()],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The first day this installation existed: the day it first started,
+    /// or an earlier day a daily run was recorded for. `None` before
+    /// either.
+    pub async fn first_day(&self) -> StoreResult<Option<NaiveDate>> {
+        let mut tx = self.db.read().await?;
+        let row = tx
+            .fetch_one(
+                "SELECT MIN(day) AS day FROM scheduler_runs WHERE job IN ('installed', 'daily')",
                 &[],
             )
             .await?;
-        Ok((done > 0, any > 0))
+        Ok(row.opt_date("day")?)
     }
 
     pub async fn record_daily_run(

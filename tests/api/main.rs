@@ -20,4 +20,5 @@ mod purge;
 mod scheduler;
 mod sessions;
 mod smtp;
+mod throttle_race;
 mod web;
