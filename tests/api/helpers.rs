@@ -385,3 +385,26 @@ pub async fn link_token(app: &TestApp, email: &str) -> String {
     }
     panic!("no link was written for {email}");
 }
+
+/// Opens the sign-in page as a browser would: the cookie it sets and the
+/// form token in its hidden field.
+pub async fn login_form(client: &reqwest::Client, app: &TestApp) -> (String, String) {
+    let response = client.get(app.url("/login")).send().await.unwrap();
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("duetrack_login="))
+        .and_then(|v| v.split(';').next())
+        .expect("the sign-in page sets its form cookie")
+        .to_string();
+    let html = response.text().await.unwrap();
+    let token = html
+        .split("name=\"form_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the sign-in form carries its token")
+        .to_string();
+    (cookie, token)
+}

@@ -108,13 +108,16 @@ async fn a_burst_of_wrong_passwords_on_two_nodes_gets_five_checks(backend: Backe
         let again = api_login(&node.client, &login_url(node), "helper", STAFF_PASSWORD).await;
         assert_eq!(again.status, 429);
     }
+    let (form_cookie, form_token) = crate::helpers::login_form(&other.client, &other).await;
     let page = other
         .client
         .post(other.url("/login"))
+        .header("cookie", form_cookie)
         .form(&[
             ("username", "helper"),
             ("password", STAFF_PASSWORD),
             ("next", ""),
+            ("form_token", form_token.as_str()),
         ])
         .send()
         .await
@@ -174,6 +177,7 @@ async fn a_burst_at_the_sign_in_form_gets_five_checks(backend: Backend) {
             .build()
             .unwrap();
         let (url, start) = (node.url("/login"), start.clone());
+        let (form_cookie, form_token) = crate::helpers::login_form(&client, node).await;
         // The last one is the customer, with the right password, in the burst.
         let password = if i == wrong {
             CUSTOMER_PASSWORD.to_string()
@@ -184,10 +188,12 @@ async fn a_burst_at_the_sign_in_form_gets_five_checks(backend: Backend) {
             start.wait().await;
             let reply = client
                 .post(url)
+                .header("cookie", form_cookie)
                 .form(&[
                     ("username", email),
                     ("password", password.as_str()),
                     ("next", ""),
+                    ("form_token", form_token.as_str()),
                 ])
                 .send()
                 .await

@@ -69,29 +69,6 @@ async fn read(response: reqwest::Response) -> Page {
     }
 }
 
-/// Opens the sign-in page as a browser would: the cookie it sets and the
-/// form token in its hidden field.
-async fn login_form(client: &reqwest::Client, app: &TestApp) -> (String, String) {
-    let response = client.get(app.url("/login")).send().await.unwrap();
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("duetrack_login="))
-        .and_then(|v| v.split(';').next())
-        .expect("the sign-in page sets its form cookie")
-        .to_string();
-    let html = response.text().await.unwrap();
-    let token = html
-        .split("name=\"form_token\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("the sign-in form carries its token")
-        .to_string();
-    (cookie, token)
-}
-
 impl Browser {
     /// Nobody signed in.
     fn anonymous(app: &TestApp) -> Self {
@@ -106,7 +83,7 @@ impl Browser {
     /// Signs in through the sign-in form.
     async fn sign_in(app: &TestApp, username: &str, password: &str) -> Self {
         let client = no_redirects();
-        let (form_cookie, form_token) = login_form(&client, app).await;
+        let (form_cookie, form_token) = crate::helpers::login_form(&client, app).await;
         let response = client
             .post(app.url("/login"))
             .header("cookie", form_cookie)
@@ -723,7 +700,7 @@ async fn a_sign_in_form_posted_from_elsewhere_signs_no_one_in(backend: Backend) 
     let client = no_redirects();
     // Another site's page posting the right credentials, with no form
     // token or with one that is not this browser's: no session.
-    let (_, someone_elses_token) = login_form(&client, &app).await;
+    let (_, someone_elses_token) = crate::helpers::login_form(&client, &app).await;
     for token in ["", someone_elses_token.as_str()] {
         let response = client
             .post(app.url("/login"))
