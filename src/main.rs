@@ -60,12 +60,21 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Migrate => {
             let (store, _) = open_store(&config).await?;
+            duetrack::startup::ensure_chain_key(&store, &config).await?;
             store.db.close().await;
             println!("the database schema is up to date");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Remind { dry_run, date } => remind(config, dry_run, date).await,
-        Command::Admin { action } => admin(config, action).await,
+        Command::Remind { dry_run, date } => {
+            let code = remind(config.clone(), dry_run, date).await?;
+            anchor(&config).await?;
+            Ok(code)
+        }
+        Command::Admin { action } => {
+            let code = admin(config.clone(), action).await?;
+            anchor(&config).await?;
+            Ok(code)
+        }
         Command::Verify => {
             let (store, live) = open_store(&config).await?;
             let report = store.verify(live.get().currency).await?;
@@ -129,6 +138,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let options = duetrack::import::ImportOptions { invite, dry_run };
             match duetrack::import::import(&config, &path, &options).await {
                 Ok(done) => {
+                    if !done.dry_run {
+                        anchor(&config).await?;
+                    }
                     print!("{done}");
                     Ok(ExitCode::SUCCESS)
                 }
@@ -163,6 +175,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+/// Anchors the activity log's head at the end of a command that wrote.
+async fn anchor(config: &Config) -> anyhow::Result<()> {
+    let (store, _) = open_store(config).await?;
+    let written = store.write_anchor(None).await;
+    store.db.close().await;
+    written.map(|_| ())
 }
 
 /// Lists what a verification found; exit code 1 if anything.

@@ -5,7 +5,7 @@
 //! like any other. A customer already brought in by an earlier run of the
 //! same import (same `import_key`) is left as it is.
 
-use super::activity::entry_hash;
+use super::activity::{canonical, chain_hash};
 use super::db::{Arg, Backend, DbError, Tx};
 use super::{Store, StoreResult, now_text};
 use crate::args;
@@ -163,6 +163,7 @@ impl Store {
             hash: head.text("hash")?,
             at: now_text(),
             rows: Vec::new(),
+            key: tx.chain.clone(),
         };
         let mut written = ImportWritten::default();
         let keys = existing(
@@ -502,6 +503,7 @@ struct Chain {
     hash: String,
     at: String,
     rows: Vec<Vec<Arg>>,
+    key: Option<std::sync::Arc<crate::chain::ChainKey>>,
 }
 
 impl Chain {
@@ -514,16 +516,19 @@ impl Chain {
     ) {
         self.seq += 1;
         let after = after.to_string();
-        let hash = entry_hash(
-            self.seq,
-            &self.at,
-            IMPORT_ACTOR,
-            action,
-            entity_type,
-            &entity_id,
-            None,
-            Some(&after),
-            &self.hash,
+        let hash = chain_hash(
+            self.key.as_deref(),
+            &canonical(
+                self.seq,
+                &self.at,
+                IMPORT_ACTOR,
+                action,
+                entity_type,
+                &entity_id,
+                None,
+                Some(&after),
+                &self.hash,
+            ),
         );
         let prev = std::mem::replace(&mut self.hash, hash.clone());
         self.rows.push(vec![
