@@ -86,7 +86,10 @@ impl ChainKey {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
-        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+        let mut lines = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'));
         if lines.next().map(str::trim) != Some(HEADER) {
             return Err(bad_file(path, format!("does not start with '{HEADER}'")));
         }

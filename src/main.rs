@@ -83,9 +83,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 "checked {} customers, {} dues, {} payments and {} activity-log entries",
                 report.customers, report.dues, report.payments, report.activity_entries
             );
+            for note in &report.notes {
+                println!("note: {note}");
+            }
             if report.is_clean() {
                 println!(
-                    "OK: every balance equals its ledger, allocations add up and the hash chain is intact"
+                    "OK: every balance equals its ledger, allocations add up, the ledger matches the activity log, and the hash chain is intact{}",
+                    if report.anchors > 0 {
+                        format!(" and holds all {} anchor(s)", report.anchors)
+                    } else {
+                        String::new()
+                    }
                 );
             }
             Ok(problems(&report))

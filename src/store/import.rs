@@ -264,7 +264,7 @@ impl Store {
                         .into_iter()
                         .collect();
                 terms.extend(own.into_iter().map(|term| (term, id)));
-                let first_due = due_id;
+                let (first_due, first_payment) = (due_id, payment_id);
                 for d in &c.dues {
                     due_rows.push(vec![
                         Arg::from(due_id),
@@ -315,6 +315,8 @@ impl Store {
                         "category": c.category, "status": status, "balance": c.balance,
                         "dues": c.dues.iter().map(|d| d.amount).collect::<Vec<_>>(),
                         "payments": c.payments.iter().map(|p| p.amount).collect::<Vec<_>>(),
+                        "due_ids": (first_due..due_id).collect::<Vec<_>>(),
+                        "payment_ids": (first_payment..payment_id).collect::<Vec<_>>(),
                         "from": c.origin,
                     }),
                 );

@@ -18,4 +18,5 @@ mod purge;
 mod scheduler;
 mod sessions;
 mod smtp;
+mod tamper;
 mod web;

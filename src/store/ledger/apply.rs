@@ -306,7 +306,7 @@ impl Store {
                 entity_id: due_id.to_string(),
                 before: Some(json!({"customer_id": new.customer_id, "balance": customer.balance})),
                 after: Some(json!({
-                    "customer_id": new.customer_id, "amount": amount, "description": due.description,
+                    "due_id": due_id, "customer_id": new.customer_id, "amount": amount, "description": due.description,
                     "issue_date": due.issue_date, "due_date": due.due_date, "paid_from_credit": paid,
                     "balance": balance, "over_limit": new.over_limit,
                 })),
@@ -398,7 +398,7 @@ impl Store {
                 entity_id: payment_id.to_string(),
                 before: Some(json!({"customer_id": new.customer_id, "balance": customer.balance})),
                 after: Some(json!({
-                    "customer_id": new.customer_id, "amount": amount, "method": payment.method,
+                    "payment_id": payment_id, "customer_id": new.customer_id, "amount": amount, "method": payment.method,
                     "reference": payment.reference, "paid_on": payment.paid_on, "advance": left,
                     "allocations": slices, "balance": balance,
                 })),

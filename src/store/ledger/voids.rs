@@ -50,7 +50,10 @@ impl Store {
                 entity_type: "due",
                 entity_id: due_id.to_string(),
                 before: Some(json!({"status": before.status, "amount": before.amount, "paid": before.paid, "balance": customer.balance})),
-                after: Some(json!({"status": DueStatus::Void, "reason": reason, "balance": balance})),
+                after: Some(json!({
+                    "due_id": due_id, "customer_id": customer_id, "amount": before.amount,
+                    "status": DueStatus::Void, "reason": reason, "balance": balance,
+                })),
             },
         )
         .await?;
@@ -98,7 +101,10 @@ impl Store {
                 entity_type: "payment",
                 entity_id: payment_id.to_string(),
                 before: Some(json!({"status": before.status, "amount": before.amount, "balance": customer.balance})),
-                after: Some(json!({"status": PaymentStatus::Void, "reason": reason, "balance": balance})),
+                after: Some(json!({
+                    "payment_id": payment_id, "customer_id": customer_id, "amount": before.amount,
+                    "status": PaymentStatus::Void, "reason": reason, "balance": balance,
+                })),
             },
         )
         .await?;
