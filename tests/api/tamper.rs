@@ -401,10 +401,106 @@ async fn a_shop_from_before_keying_verifies(backend: Backend) {
     );
 }
 
+async fn an_export_imported_under_another_key_verifies_and_stays_evident(backend: Backend) {
+    let shop = spawn_app(backend).await;
+    a_shop(&shop).await;
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("export");
+    let made = shop.cli(&["export", dir.to_str().unwrap()]).await;
+    assert!(made.status.success(), "{made:?}");
+
+    // A new install, with a key of its own, takes the export's log whole.
+    let moved = spawn_app(backend).await;
+    let imported = moved.cli(&["import", dir.to_str().unwrap()]).await;
+    assert!(imported.status.success(), "{imported:?}");
+    let key = std::fs::read_to_string(moved.data_dir.join("chain.key")).unwrap();
+    assert!(key.contains("\nadopted "), "{key}");
+    let asha = number(
+        &moved,
+        backend,
+        "SELECT CAST(id AS TEXT) FROM customers WHERE name = 'Asha Rao'",
+    )
+    .await;
+    moved.pay(asha, json!({"amount": "10"})).await.ok(201);
+    let clean = verify(&moved).await;
+    assert_eq!(clean.code, Some(0), "{}", clean.stdout);
+
+    // An entry it brought in is changed: the MAC recorded at import shows it.
+    tamper_app(
+        &moved,
+        backend,
+        "UPDATE activity_log SET actor = 'mallory' WHERE seq = 2",
+    )
+    .await;
+    let broken = verify(&moved).await;
+    assert_eq!(broken.code, Some(1), "{}", broken.stdout);
+    assert!(
+        broken
+            .stdout
+            .contains("brought in whole by a restore or an import, no longer match the MAC"),
+        "{}",
+        broken.stdout
+    );
+}
+
+async fn a_backup_restored_under_another_key_verifies(backend: Backend) {
+    let shop = spawn_app(backend).await;
+    a_shop(&shop).await;
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("shop.backup");
+    let made = shop.cli(&["backup", file.to_str().unwrap()]).await;
+    assert!(made.status.success(), "{made:?}");
+
+    // Another install, set up with `migrate` (and so a key of its own).
+    let target = tempfile::tempdir().unwrap();
+    let mut env = vec![(
+        "DUETRACK_DATA_DIR",
+        target.path().join("data").to_string_lossy().into_owned(),
+    )];
+    if backend == Backend::Postgres {
+        env.push((
+            "DATABASE_URL",
+            crate::helpers::fresh_postgres_database().await,
+        ));
+    }
+    let run = |args: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_duetrack"));
+        command
+            .current_dir(target.path())
+            .env_clear()
+            .env("RUST_LOG", "warn");
+        if let Some(path) = std::env::var_os("PATH") {
+            command.env("PATH", path);
+        }
+        for (k, v) in &env {
+            command.env(k, v);
+        }
+        let out = command.args(args).output().unwrap();
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (code, said) = run(&["migrate"]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(target.path().join("data/chain.key").exists());
+    let (code, said) = run(&["restore", file.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{said}");
+    let (code, said) = run(&["verify"]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(!said.contains("note:"), "{said}");
+}
+
 crate::on_both_backends!(
     an_untouched_shop_verifies_and_a_rolled_back_head_is_named,
     a_lowered_payment_is_named,
     a_deleted_payment_is_named,
     an_edited_entry_with_a_recomputed_plain_chain_is_named,
     a_shop_from_before_keying_verifies,
+    an_export_imported_under_another_key_verifies_and_stays_evident,
+    a_backup_restored_under_another_key_verifies,
 );
