@@ -58,9 +58,23 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             app.run_until(shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Migrate => {
+        Command::Migrate { new_chain_key } => {
             let (store, _) = open_store(&config).await?;
-            duetrack::startup::ensure_chain_key(&store, &config).await?;
+            if new_chain_key && store.db.chain_key().is_some() {
+                eprintln!(
+                    "duetrack: --new-chain-key: the chain key {} exists; it is never replaced",
+                    config.chain_key_file.display()
+                );
+                return Ok(ExitCode::from(1));
+            }
+            duetrack::startup::ensure_chain_key(&store, &config, new_chain_key).await?;
+            if new_chain_key {
+                duetrack::startup::adopt_log(&store).await?;
+                println!(
+                    "made a new chain key at {} and accepted the activity log as it stands now; back the key file up",
+                    config.chain_key_file.display()
+                );
+            }
             store.db.close().await;
             println!("the database schema is up to date");
             Ok(ExitCode::SUCCESS)

@@ -52,11 +52,23 @@ pub async fn open_store(config: &Config) -> anyhow::Result<(Store, Arc<LiveConfi
 /// Creates the chain key on first `serve` or `migrate`: every entry after
 /// the current head is hashed under it from then on. Leaves a key that
 /// exists alone.
-pub async fn ensure_chain_key(store: &Store, config: &Config) -> anyhow::Result<()> {
+/// Refuses when the log already has keyed entries (the key file is missing,
+/// not new) unless `new_key_for_keyed_log`.
+pub async fn ensure_chain_key(
+    store: &Store,
+    config: &Config,
+    new_key_for_keyed_log: bool,
+) -> anyhow::Result<()> {
     if store.db.chain_key().is_some() {
         return Ok(());
     }
     let (seq, _) = store.activity_head().await?;
+    if store.keyed_entries().await? > 0 && !new_key_for_keyed_log {
+        anyhow::bail!(
+            "there is no chain key at {} (DUETRACK_CHAIN_KEY_FILE), but the activity log has entries hashed under one: put the key file back from where you keep its backup. If it is lost for good, `duetrack migrate --new-chain-key` makes a new key and accepts the log as it stands now.",
+            config.chain_key_file.display()
+        );
+    }
     let key = ChainKey::create(&config.chain_key_file, seq + 1).map_err(|e| {
         anyhow::anyhow!(
             "cannot create the chain key {} (DUETRACK_CHAIN_KEY_FILE): {e}",
@@ -114,7 +126,7 @@ async fn anchoring(store: Store) {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let (store, live) = open_store(&config).await?;
-        ensure_chain_key(&store, &config).await?;
+        ensure_chain_key(&store, &config, false).await?;
         if let Some(password) = store
             .ensure_owner(
                 &config.admin_user,

@@ -211,6 +211,17 @@ impl Store {
         Ok((head.i64("seq")?, head.text("hash")?))
     }
 
+    /// How many entries carry a keyed hash.
+    pub async fn keyed_entries(&self) -> StoreResult<i64> {
+        let mut tx = self.db.read().await?;
+        Ok(tx
+            .scalar(
+                "SELECT COUNT(*) FROM activity_log WHERE hash LIKE 'k1:%'",
+                &[],
+            )
+            .await?)
+    }
+
     /// Writes a checkpoint of the head to the anchors file beside the chain
     /// key, unless the head is still at `unless_at`. Returns the sequence
     /// number anchored, or `None` when there is no key or nothing new.

@@ -493,6 +493,18 @@ async fn a_backup_restored_under_another_key_verifies(backend: Backend) {
     let (code, said) = run(&["verify"]);
     assert_eq!(code, Some(0), "{said}");
     assert!(!said.contains("note:"), "{said}");
+
+    // The key file lost: no new key is made over a keyed log unasked.
+    let key = target.path().join("data/chain.key");
+    std::fs::rename(&key, target.path().join("lost.key")).unwrap();
+    let (code, said) = run(&["migrate"]);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("there is no chain key at"), "{said}");
+    assert!(!key.exists());
+    let (code, said) = run(&["migrate", "--new-chain-key"]);
+    assert_eq!(code, Some(0), "{said}");
+    let (code, said) = run(&["verify"]);
+    assert_eq!(code, Some(0), "{said}");
 }
 
 crate::on_both_backends!(
