@@ -265,6 +265,7 @@ impl Store {
                         .collect();
                 terms.extend(own.into_iter().map(|term| (term, id)));
                 let (first_due, first_payment) = (due_id, payment_id);
+                let mut logged_allocations = Vec::new();
                 for d in &c.dues {
                     due_rows.push(vec![
                         Arg::from(due_id),
@@ -297,6 +298,7 @@ impl Store {
                         Arg::from(p.created_at.clone()),
                     ]);
                     for (due, amount) in &p.allocations {
+                        logged_allocations.push((payment_id, first_due + *due as i64, *amount));
                         allocation_rows.push(vec![
                             Arg::from(payment_id),
                             Arg::from(first_due + *due as i64),
@@ -317,6 +319,7 @@ impl Store {
                         "payments": c.payments.iter().map(|p| p.amount).collect::<Vec<_>>(),
                         "due_ids": (first_due..due_id).collect::<Vec<_>>(),
                         "payment_ids": (first_payment..payment_id).collect::<Vec<_>>(),
+                        "allocations": logged_allocations,
                         "from": c.origin,
                     }),
                 );

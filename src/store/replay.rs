@@ -21,6 +21,21 @@ pub struct Event {
     id: Option<i64>,
     customer: Option<i64>,
     amount: Option<i64>,
+    allocations: Allocations,
+}
+
+/// What an entry says of allocations, as (payment, due, amount).
+#[derive(Debug, Clone)]
+enum Allocations {
+    /// It adds these (a payment recorded or confirmed, a due paid from
+    /// credit, a customer imported).
+    Add(Vec<(i64, i64, i64)>),
+    /// After a void, the customer's allocations are these.
+    Replace(Vec<(i64, i64, i64)>),
+    /// It changed allocations without saying how (an entry from before
+    /// they were logged): the customer's are not compared from here on.
+    Unknown,
+    None,
 }
 
 #[derive(Debug, Clone)]
@@ -56,6 +71,19 @@ fn ints(v: &Option<Value>, field: &str) -> Option<Vec<i64>> {
         .collect()
 }
 
+/// `[[a, b], …]` or `[[a, b, c], …]` as rows of numbers.
+fn rows(v: &Option<Value>, field: &str, width: usize) -> Option<Vec<Vec<i64>>> {
+    v.as_ref()?
+        .get(field)?
+        .as_array()?
+        .iter()
+        .map(|r| {
+            let r: Option<Vec<i64>> = r.as_array()?.iter().map(Value::as_i64).collect();
+            r.filter(|r| r.len() == width)
+        })
+        .collect()
+}
+
 /// The replay's view of one entry, or `None` for entries that do not
 /// change the ledger.
 pub fn event(
@@ -83,10 +111,37 @@ pub fn event(
         },
         _ => return None,
     };
+    let id: Option<i64> = entity_id.parse().ok();
+    let allocations = match (&kind, id) {
+        (Kind::PaymentRecorded | Kind::PaymentConfirmed, Some(payment)) => {
+            match rows(&after, "allocations", 2) {
+                Some(r) => Allocations::Add(r.iter().map(|r| (payment, r[0], r[1])).collect()),
+                None => Allocations::Unknown,
+            }
+        }
+        (Kind::DueCreated, Some(due)) => match rows(&after, "credit_allocations", 2) {
+            Some(r) => Allocations::Add(r.iter().map(|r| (r[0], due, r[1])).collect()),
+            None if int(&after, "paid_from_credit").unwrap_or(0) == 0 => Allocations::None,
+            None => Allocations::Unknown,
+        },
+        (Kind::DueVoided | Kind::PaymentVoided, _) => {
+            match rows(&after, "customer_allocations", 3) {
+                Some(r) => Allocations::Replace(r.iter().map(|r| (r[0], r[1], r[2])).collect()),
+                None => Allocations::Unknown,
+            }
+        }
+        (Kind::CustomerImported { payments, .. }, _) => match rows(&after, "allocations", 3) {
+            Some(r) => Allocations::Add(r.iter().map(|r| (r[0], r[1], r[2])).collect()),
+            None if payments.is_empty() => Allocations::None,
+            None => Allocations::Unknown,
+        },
+        _ => Allocations::None,
+    };
     Some(Event {
         seq,
         kind,
-        id: entity_id.parse().ok(),
+        allocations,
+        id,
         customer: int(&after, "customer_id").or(int(&before, "customer_id")),
         amount: int(&after, "amount").or(int(&before, "amount")),
     })
@@ -104,6 +159,8 @@ struct LedgerRow {
 pub struct LedgerRows {
     dues: BTreeMap<i64, LedgerRow>,
     payments: BTreeMap<i64, LedgerRow>,
+    /// Customer → (payment, due) → amount.
+    allocations: BTreeMap<i64, BTreeMap<(i64, i64), i64>>,
 }
 
 impl LedgerRows {
@@ -127,7 +184,25 @@ impl LedgerRows {
             load("SELECT id, customer_id, amount, status, created_by AS by FROM dues").await?;
         let payments =
             load("SELECT id, customer_id, amount, status, recorded_by AS by FROM payments").await?;
-        Ok(Self { dues, payments })
+        let mut allocations: BTreeMap<i64, BTreeMap<(i64, i64), i64>> = BTreeMap::new();
+        for r in tx
+            .fetch_all(
+                "SELECT p.customer_id, a.payment_id, a.due_id, a.amount FROM allocations a JOIN payments p ON p.id = a.payment_id",
+                &[],
+            )
+            .await?
+        {
+            *allocations
+                .entry(r.i64("customer_id")?)
+                .or_default()
+                .entry((r.i64("payment_id")?, r.i64("due_id")?))
+                .or_default() += r.i64("amount")?;
+        }
+        Ok(Self {
+            dues,
+            payments,
+            allocations,
+        })
     }
 }
 
@@ -146,11 +221,80 @@ struct Expected {
 struct Replay<'a, F: Fn(i64) -> String> {
     dues: BTreeMap<i64, Expected>,
     payments: BTreeMap<i64, Expected>,
+    /// Customer → (payment, due) → amount, as the log has them; `None`
+    /// once an entry changed them without saying how.
+    allocations: BTreeMap<i64, Option<BTreeMap<(i64, i64), i64>>>,
     problems: &'a mut Vec<String>,
     money: &'a F,
 }
 
 impl<F: Fn(i64) -> String> Replay<'_, F> {
+    /// Follows what `e` says of its customer's allocations.
+    fn allocate(&mut self, e: &Event) {
+        let customer = e.customer.or_else(|| {
+            let id = e.id?;
+            let map = match e.kind {
+                Kind::DueCreated | Kind::DueVoided => &self.dues,
+                Kind::CustomerImported { .. } => return Some(id),
+                _ => &self.payments,
+            };
+            map.get(&id)?.customer
+        });
+        let Some(customer) = customer else {
+            return;
+        };
+        let known = self
+            .allocations
+            .entry(customer)
+            .or_insert_with(|| Some(BTreeMap::new()));
+        match &e.allocations {
+            Allocations::None => {}
+            Allocations::Unknown => *known = None,
+            Allocations::Add(list) => {
+                if let Some(map) = known {
+                    for (p, d, a) in list {
+                        *map.entry((*p, *d)).or_default() += a;
+                    }
+                }
+            }
+            Allocations::Replace(list) => {
+                let mut map = BTreeMap::new();
+                for (p, d, a) in list {
+                    *map.entry((*p, *d)).or_default() += a;
+                }
+                *known = Some(map);
+            }
+        }
+    }
+
+    fn compare_allocations(&mut self, rows: &LedgerRows) {
+        let money = self.money;
+        let empty = BTreeMap::new();
+        for (customer, logged) in &self.allocations {
+            let Some(logged) = logged else {
+                continue;
+            };
+            let stored = rows.allocations.get(customer).unwrap_or(&empty);
+            for ((p, d), a) in stored {
+                if logged.get(&(*p, *d)) != Some(a) {
+                    self.problems.push(format!(
+                        "customer {customer}: the ledger allocates {} of payment {p} to due {d}, but the activity log has {}",
+                        money(*a),
+                        logged.get(&(*p, *d)).map_or("no such allocation".into(), |l| money(*l)),
+                    ));
+                }
+            }
+            for ((p, d), a) in logged {
+                if *a != 0 && !stored.contains_key(&(*p, *d)) {
+                    self.problems.push(format!(
+                        "customer {customer}: the activity log allocates {} of payment {p} to due {d}, but the ledger has no such allocation",
+                        money(*a)
+                    ));
+                }
+            }
+        }
+    }
+
     fn create(&mut self, payment: bool, id: i64, e: &Event, state: &'static str) {
         let what = if payment { "payment" } else { "due" };
         let map = if payment {
@@ -262,6 +406,7 @@ impl<F: Fn(i64) -> String> Replay<'_, F> {
                 id: Some(*id),
                 customer: e.id,
                 amount: Some(*amount),
+                allocations: Allocations::None,
             };
             let state = if payment { "recorded" } else { "live" };
             self.create(payment, *id, &one, state);
@@ -342,10 +487,12 @@ pub fn replay(
     let mut r = Replay {
         dues: BTreeMap::new(),
         payments: BTreeMap::new(),
+        allocations: BTreeMap::new(),
         problems,
         money,
     };
     for e in events {
+        r.allocate(e);
         match (&e.kind, e.id) {
             (Kind::DueCreated, Some(id)) => r.create(false, id, e, "live"),
             (Kind::PaymentRecorded, Some(id)) => r.create(true, id, e, "recorded"),
@@ -368,4 +515,5 @@ pub fn replay(
     }
     r.compare(false, &rows.dues);
     r.compare(true, &rows.payments);
+    r.compare_allocations(rows);
 }

@@ -151,6 +151,13 @@ async fn a_lowered_payment_is_named(backend: Backend) {
         "{}",
         broken.stdout
     );
+    assert!(
+        broken.stdout.contains(&format!(
+            "customer {asha}: the ledger allocates 400.00 of payment {payment} to due {due}, but the activity log has 500.00"
+        )),
+        "{}",
+        broken.stdout
+    );
     // The sums alone agree: it is the log that gives it away.
     assert!(!broken.stdout.contains("balance is"), "{}", broken.stdout);
 }

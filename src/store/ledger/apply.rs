@@ -275,7 +275,7 @@ impl Store {
         // Paying from credit works in minor units, as allocation does.
         let (slices, paid) = ledger::pay_from_credit(amount.minor(), &credits);
         let paid = Money(paid);
-        for (payment_id, take) in slices {
+        for &(payment_id, take) in &slices {
             tx.execute(
                 "UPDATE payments SET unallocated = unallocated - $1 WHERE id = $2",
                 args![take, payment_id],
@@ -308,6 +308,7 @@ impl Store {
                 after: Some(json!({
                     "due_id": due_id, "customer_id": new.customer_id, "amount": amount, "description": due.description,
                     "issue_date": due.issue_date, "due_date": due.due_date, "paid_from_credit": paid,
+                    "credit_allocations": slices,
                     "balance": balance, "over_limit": new.over_limit,
                 })),
             },
