@@ -160,8 +160,11 @@ pub struct LedgerRows {
     dues: BTreeMap<i64, LedgerRow>,
     payments: BTreeMap<i64, LedgerRow>,
     /// Customer → (payment, due) → amount.
-    allocations: BTreeMap<i64, BTreeMap<(i64, i64), i64>>,
+    allocations: BTreeMap<i64, Spread>,
 }
+
+/// A customer's allocations: (payment, due) → amount.
+type Spread = BTreeMap<(i64, i64), i64>;
 
 impl LedgerRows {
     pub async fn load(tx: &mut Tx) -> Result<Self, DbError> {
@@ -184,7 +187,7 @@ impl LedgerRows {
             load("SELECT id, customer_id, amount, status, created_by AS by FROM dues").await?;
         let payments =
             load("SELECT id, customer_id, amount, status, recorded_by AS by FROM payments").await?;
-        let mut allocations: BTreeMap<i64, BTreeMap<(i64, i64), i64>> = BTreeMap::new();
+        let mut allocations: BTreeMap<i64, Spread> = BTreeMap::new();
         for r in tx
             .fetch_all(
                 "SELECT p.customer_id, a.payment_id, a.due_id, a.amount FROM allocations a JOIN payments p ON p.id = a.payment_id",
@@ -223,7 +226,7 @@ struct Replay<'a, F: Fn(i64) -> String> {
     payments: BTreeMap<i64, Expected>,
     /// Customer → (payment, due) → amount, as the log has them; `None`
     /// once an entry changed them without saying how.
-    allocations: BTreeMap<i64, Option<BTreeMap<(i64, i64), i64>>>,
+    allocations: BTreeMap<i64, Option<Spread>>,
     problems: &'a mut Vec<String>,
     money: &'a F,
 }
