@@ -520,3 +520,111 @@ pub fn replay(
     r.compare(true, &rows.payments);
     r.compare_allocations(rows);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(customer: i64, amount: i64, status: &str, by: &str) -> LedgerRow {
+        LedgerRow {
+            customer,
+            amount,
+            status: status.into(),
+            by: by.into(),
+        }
+    }
+
+    /// Entries as the versions before the replay wrote them: no ids in an
+    /// import, nothing but the status in a void.
+    fn old_log() -> Vec<Event> {
+        [
+            (
+                1,
+                "customer.imported",
+                "7",
+                None,
+                Some(r#"{"name":"A","dues":[1000],"payments":[400]}"#),
+            ),
+            (
+                2,
+                "due.created",
+                "2",
+                Some(r#"{"customer_id":7,"balance":600}"#),
+                Some(r#"{"customer_id":7,"amount":500,"paid_from_credit":0}"#),
+            ),
+            (
+                3,
+                "payment.recorded",
+                "2",
+                None,
+                Some(r#"{"customer_id":7,"amount":100,"allocations":[[1,100]]}"#),
+            ),
+            (
+                4,
+                "due.voided",
+                "2",
+                Some(r#"{"status":"open","amount":500}"#),
+                Some(r#"{"status":"void"}"#),
+            ),
+            (5, "staff.created", "3", None, Some("{}")),
+        ]
+        .into_iter()
+        .filter_map(|(seq, action, id, before, after)| event(seq, action, id, before, after))
+        .collect()
+    }
+
+    fn ledger() -> LedgerRows {
+        LedgerRows {
+            dues: [
+                (1, row(7, 1000, "partial", IMPORT_ACTOR)),
+                (2, row(7, 500, "void", "clerk")),
+            ]
+            .into_iter()
+            .collect(),
+            payments: [
+                (1, row(7, 400, "recorded", IMPORT_ACTOR)),
+                (2, row(7, 100, "recorded", "clerk")),
+            ]
+            .into_iter()
+            .collect(),
+            allocations: BTreeMap::new(),
+        }
+    }
+
+    fn problems(rows: &LedgerRows) -> Vec<String> {
+        let mut problems = Vec::new();
+        replay(&old_log(), rows, &|m| m.to_string(), &mut problems);
+        problems
+    }
+
+    #[test]
+    fn old_entries_replay_and_a_changed_row_is_named() {
+        assert_eq!(problems(&ledger()), Vec::<String>::new());
+
+        let mut changed = ledger();
+        changed.payments.get_mut(&1).unwrap().amount = 300;
+        changed.dues.get_mut(&2).unwrap().status = "open".into();
+        changed.payments.remove(&2);
+        changed.dues.insert(3, row(7, 50, "open", "clerk"));
+        let found = problems(&changed);
+        assert!(
+            found.contains(
+                &"payment 1: the ledger says 300 but activity log entry 1 recorded 400".to_string()
+            ),
+            "{found:?}"
+        );
+        assert!(
+            found.iter().any(|p| p.starts_with(
+                "due 2: it is open in the ledger but the activity log has it void (entry 4)"
+            )),
+            "{found:?}"
+        );
+        assert!(found.iter().any(|p| p.starts_with("payment 2: activity log entry 3 recorded it (100 for customer 7), but the ledger has no payment 2")), "{found:?}");
+        assert!(
+            found.iter().any(|p| p.starts_with(
+                "due 3 (50 for customer 7) is in the ledger but no activity log entry records it"
+            )),
+            "{found:?}"
+        );
+    }
+}
