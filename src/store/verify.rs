@@ -321,8 +321,8 @@ impl Store {
                         "activity log entries 1 to {through}, brought in whole by a restore or an import, no longer match the MAC the chain key file recorded for them (one of them was changed)"
                     ));
                 }
-                if let Some(marks) = anchors.get(&seq) {
-                    for (at, hash) in marks {
+                if let Some(marks) = anchors.remove(&seq) {
+                    for (at, hash) in &marks {
                         if *hash != stored {
                             report.problems.push(format!(
                                 "activity log entry {seq}: an anchor of {at} recorded it with hash {hash}, but it now has {stored} (the log was rewritten after that anchor)"
@@ -357,11 +357,18 @@ impl Store {
                 "{unchecked_keyed} activity-log entries carry keyed hashes that cannot be checked without the chain key"
             ));
         }
-        for (seq, marks) in anchors.range(last + 1..) {
+        // What is left was anchored but not found.
+        for (seq, marks) in &anchors {
             for (at, _) in marks {
-                report.problems.push(format!(
-                    "the activity log ends at entry {last}, but an anchor of {at} recorded entry {seq} (entries were removed from the end, or the database was rolled back)"
-                ));
+                if *seq > last {
+                    report.problems.push(format!(
+                        "the activity log ends at entry {last}, but an anchor of {at} recorded entry {seq} (entries were removed from the end, or the database was rolled back)"
+                    ));
+                } else if *seq > 0 {
+                    report.problems.push(format!(
+                        "activity log entry {seq}, recorded by an anchor of {at}, is missing"
+                    ));
+                }
             }
         }
         let head = tx
