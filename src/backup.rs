@@ -177,6 +177,9 @@ pub async fn restore(config: &Config, file: &Path, force: bool) -> Result<Report
         }
     }
     let (store, live) = open_store(config).await?;
+    // The restored log becomes this installation's: the key file records a
+    // MAC over it, and the anchors of the log it replaced are set aside.
+    crate::startup::adopt_log(&store).await?;
     let report = store
         .verify(live.get().currency)
         .await

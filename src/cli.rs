@@ -22,9 +22,13 @@ pub struct Cli {
 pub enum Command {
     /// Run the web service (creates the database and the owner account when missing).
     Serve,
-    /// Create or update the database schema, then exit.
-    Migrate,
-    /// Check that every balance equals its ledger, allocations add up and the activity log's hash chain is intact.
+    /// Create or update the database schema (and the activity log's chain key on first run), then exit.
+    Migrate {
+        /// When the chain key is lost: make a new one and accept the log as it stands now (its earlier keyed hashes can no longer be checked).
+        #[arg(long)]
+        new_chain_key: bool,
+    },
+    /// Check every balance against its ledger, the ledger against the activity log, the log's keyed hash chain and its anchors.
     Verify,
     /// Write a consistent copy of the whole database to FILE while the server keeps running (SQLite: VACUUM INTO; PostgreSQL: pg_dump), then check the source like `verify`.
     Backup {

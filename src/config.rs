@@ -96,6 +96,9 @@ pub struct RawSettings {
     /// Hours a sign-in stays valid.
     #[arg(long, env = "DUETRACK_SESSION_HOURS", global = true)]
     pub session_hours: Option<String>,
+    /// The activity log's chain key file (created on first serve or migrate); default <data dir>/chain.key. Checkpoints go to chain.anchors beside it.
+    #[arg(long, env = "DUETRACK_CHAIN_KEY_FILE", global = true)]
+    pub chain_key_file: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -169,6 +172,9 @@ pub struct Config {
     pub raw: RawSettings,
     pub database: DatabaseConfig,
     pub data_dir: PathBuf,
+    /// The secret key the activity log is chained under, kept outside the
+    /// database; anchors are written beside it.
+    pub chain_key_file: PathBuf,
     pub bind: SocketAddr,
     pub base_url: String,
     pub admin_user: String,
@@ -499,6 +505,9 @@ impl Config {
         Ok(Config {
             raw: raw.clone(),
             database,
+            chain_key_file: given(&raw.chain_key_file)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| data_dir.join("chain.key")),
             data_dir,
             bind,
             base_url,

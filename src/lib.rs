@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod backup;
+pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod domain;

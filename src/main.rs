@@ -58,14 +58,37 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             app.run_until(shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Migrate => {
+        Command::Migrate { new_chain_key } => {
             let (store, _) = open_store(&config).await?;
+            if new_chain_key && store.db.chain_key().is_some() {
+                eprintln!(
+                    "duetrack: --new-chain-key: the chain key {} exists; it is never replaced",
+                    config.chain_key_file.display()
+                );
+                return Ok(ExitCode::from(1));
+            }
+            duetrack::startup::ensure_chain_key(&store, &config, new_chain_key).await?;
+            if new_chain_key {
+                duetrack::startup::adopt_log(&store).await?;
+                println!(
+                    "made a new chain key at {} and accepted the activity log as it stands now; back the key file up",
+                    config.chain_key_file.display()
+                );
+            }
             store.db.close().await;
             println!("the database schema is up to date");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Remind { dry_run, date } => remind(config, dry_run, date).await,
-        Command::Admin { action } => admin(config, action).await,
+        Command::Remind { dry_run, date } => {
+            let code = remind(config.clone(), dry_run, date).await?;
+            anchor(&config).await?;
+            Ok(code)
+        }
+        Command::Admin { action } => {
+            let code = admin(config.clone(), action).await?;
+            anchor(&config).await?;
+            Ok(code)
+        }
         Command::Verify => {
             let (store, live) = open_store(&config).await?;
             let report = store.verify(live.get().currency).await?;
@@ -74,9 +97,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 "checked {} customers, {} dues, {} payments and {} activity-log entries",
                 report.customers, report.dues, report.payments, report.activity_entries
             );
+            for note in &report.notes {
+                println!("note: {note}");
+            }
             if report.is_clean() {
                 println!(
-                    "OK: every balance equals its ledger, allocations add up and the hash chain is intact"
+                    "OK: every balance equals its ledger, allocations add up, the ledger matches the activity log, and the hash chain is intact{}",
+                    if report.anchors > 0 {
+                        format!(" and holds all {} anchor(s)", report.anchors)
+                    } else {
+                        String::new()
+                    }
                 );
             }
             Ok(problems(&report))
@@ -129,6 +160,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let options = duetrack::import::ImportOptions { invite, dry_run };
             match duetrack::import::import(&config, &path, &options).await {
                 Ok(done) => {
+                    if !done.dry_run {
+                        anchor(&config).await?;
+                    }
                     print!("{done}");
                     Ok(ExitCode::SUCCESS)
                 }
@@ -163,6 +197,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+/// Anchors the activity log's head at the end of a command that wrote.
+async fn anchor(config: &Config) -> anyhow::Result<()> {
+    let (store, _) = open_store(config).await?;
+    let written = store.write_anchor(None).await;
+    store.db.close().await;
+    written.map(|_| ())
 }
 
 /// Lists what a verification found; exit code 1 if anything.

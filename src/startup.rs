@@ -3,6 +3,7 @@
 //! until a shutdown signal, finishing requests in flight.
 
 use crate::app::{App, apply_saved_settings};
+use crate::chain::ChainKey;
 use crate::config::{Config, LiveConfig};
 use crate::notify::delivery::Mailer;
 use crate::notify::letters::ShopLetters;
@@ -39,15 +40,93 @@ pub async fn open_store(config: &Config) -> anyhow::Result<(Store, Arc<LiveConfi
             }
         })?;
     db.migrate().await?;
+    let key = ChainKey::load(&config.chain_key_file)
+        .map_err(|e| anyhow::anyhow!("cannot read the chain key (DUETRACK_CHAIN_KEY_FILE): {e}"))?;
+    db.set_chain_key(key.map(Arc::new));
     let live = Arc::new(LiveConfig::new(config.clone()));
     let store = Store::new(db, Arc::new(ShopLetters::new(live.clone())));
     apply_saved_settings(&store, config, &live).await?;
     Ok((store, live))
 }
 
+/// Creates the chain key on first `serve` or `migrate`: every entry after
+/// the current head is hashed under it from then on. Leaves a key that
+/// exists alone.
+/// Refuses when the log already has keyed entries (the key file is missing,
+/// not new) unless `new_key_for_keyed_log`.
+pub async fn ensure_chain_key(
+    store: &Store,
+    config: &Config,
+    new_key_for_keyed_log: bool,
+) -> anyhow::Result<()> {
+    if store.db.chain_key().is_some() {
+        return Ok(());
+    }
+    let (seq, _) = store.activity_head().await?;
+    if store.keyed_entries().await? > 0 && !new_key_for_keyed_log {
+        anyhow::bail!(
+            "there is no chain key at {} (DUETRACK_CHAIN_KEY_FILE), but the activity log has entries hashed under one: put the key file back from where you keep its backup. If it is lost for good, `duetrack migrate --new-chain-key` makes a new key and accepts the log as it stands now.",
+            config.chain_key_file.display()
+        );
+    }
+    let key = ChainKey::create(&config.chain_key_file, seq + 1).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create the chain key {} (DUETRACK_CHAIN_KEY_FILE): {e}",
+            config.chain_key_file.display()
+        )
+    })?;
+    tracing::info!(
+        file = %config.chain_key_file.display(),
+        keyed_from = seq + 1,
+        "created the activity log's chain key; back it up with the database (`duetrack backup` does not copy it)"
+    );
+    store.db.set_chain_key(Some(Arc::new(key)));
+    store.write_anchor(None).await?;
+    Ok(())
+}
+
+/// After a whole log was brought in (a restore, or the import of an
+/// export): records in the key file a MAC over it as it now stands, moves
+/// the old anchors aside (they describe the log that was replaced) and
+/// anchors the new head. Without a key there is nothing to record.
+pub async fn adopt_log(store: &Store) -> anyhow::Result<Option<std::path::PathBuf>> {
+    let Some(key) = store.db.chain_key() else {
+        return Ok(None);
+    };
+    let (through, mac) = store.log_mac(&key).await?;
+    let mut key = (*key).clone();
+    key.set_adopted(through, mac).map_err(|e| {
+        anyhow::anyhow!("cannot update the chain key {}: {e}", key.path().display())
+    })?;
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    let aside = key
+        .set_anchors_aside(&stamp)
+        .map_err(|e| anyhow::anyhow!("cannot move the anchors file aside: {e}"))?;
+    store.db.set_chain_key(Some(Arc::new(key)));
+    store.write_anchor(None).await?;
+    Ok(aside)
+}
+
+/// Anchors the head once a minute while it moves, and once more at the end.
+async fn anchoring(store: Store) {
+    let mut last = None;
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        match store.write_anchor(last).await {
+            Ok(Some(seq)) => last = Some(seq),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "could not anchor the activity log; will retry in a minute")
+            }
+        }
+    }
+}
+
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let (store, live) = open_store(&config).await?;
+        ensure_chain_key(&store, &config, false).await?;
         if let Some(password) = store
             .ensure_owner(
                 &config.admin_user,
@@ -101,6 +180,7 @@ impl Application {
                 self.live.clone(),
             )),
             tokio::spawn(self.mailer.run(self.store.clone())),
+            tokio::spawn(anchoring(self.store.clone())),
         ];
         if self.config.scheduler_enabled {
             background.push(tokio::spawn(scheduler::run(
@@ -120,6 +200,9 @@ impl Application {
             .await;
         for task in background {
             task.abort();
+        }
+        if let Err(e) = self.store.write_anchor(None).await {
+            tracing::warn!(error = %e, "could not anchor the activity log at shutdown");
         }
         self.store.db.close().await;
         Ok(result?)

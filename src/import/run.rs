@@ -163,7 +163,17 @@ pub async fn import(
     let (store, live) = open_store(config).await?;
     let path: PathBuf = path.to_path_buf();
     let result = match source {
-        Source::OwnExport => super::own::import(&store, &live, &path, options).await,
+        Source::OwnExport => match super::own::import(&store, &live, &path, options).await {
+            // The export's log arrives with its hashes, made under the
+            // exporting installation's key: it is adopted whole here.
+            Ok(done) if !done.dry_run && done.added.iter().any(|(_, n)| *n > 0) => {
+                crate::startup::adopt_log(&store)
+                    .await
+                    .map_err(ImportError::from)?;
+                Ok(done)
+            }
+            other => other,
+        },
         Source::Original | Source::Spreadsheet => {
             super::shop::import(&store, &live, source, &path, options).await
         }

@@ -6,6 +6,7 @@
 use super::db::{DbError, Row, Tx};
 use super::{Store, StoreResult, now_text};
 use crate::args;
+use crate::chain::ChainKey;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -19,8 +20,36 @@ pub struct Change<'a> {
     pub after: Option<Value>,
 }
 
-/// The hash of one entry: SHA-256 over its fields, encoded as a JSON array
-/// so that no two different entries serialise alike.
+/// The canonical form of one entry: its fields as a JSON array, so that
+/// no two different entries serialise alike.
+#[allow(clippy::too_many_arguments)]
+pub fn canonical(
+    seq: i64,
+    at: &str,
+    actor: &str,
+    action: &str,
+    entity_type: &str,
+    entity_id: &str,
+    before: Option<&str>,
+    after: Option<&str>,
+    prev_hash: &str,
+) -> String {
+    serde_json::to_string(&(
+        seq,
+        at,
+        actor,
+        action,
+        entity_type,
+        entity_id,
+        before,
+        after,
+        prev_hash,
+    ))
+    .expect("a tuple of strings always serialises")
+}
+
+/// The unkeyed hash of one entry: SHA-256 over its canonical form. Entries
+/// written before the chain key existed carry it.
 #[allow(clippy::too_many_arguments)]
 pub fn entry_hash(
     seq: i64,
@@ -33,7 +62,7 @@ pub fn entry_hash(
     after: Option<&str>,
     prev_hash: &str,
 ) -> String {
-    let canonical = serde_json::to_string(&(
+    plain_hash(&canonical(
         seq,
         at,
         actor,
@@ -44,8 +73,19 @@ pub fn entry_hash(
         after,
         prev_hash,
     ))
-    .expect("a tuple of strings always serialises");
+}
+
+pub fn plain_hash(canonical: &str) -> String {
     hex::encode(Sha256::digest(canonical.as_bytes()))
+}
+
+/// The hash a new entry gets: keyed (HMAC-SHA256, `k1:`) when there is a
+/// chain key, plain SHA-256 otherwise.
+pub fn chain_hash(key: Option<&ChainKey>, canonical: &str) -> String {
+    match key {
+        Some(key) => key.entry_hash(canonical),
+        None => plain_hash(canonical),
+    }
 }
 
 /// Appends an entry inside the caller's transaction.
@@ -61,16 +101,19 @@ pub async fn record(tx: &mut Tx, actor: &str, change: Change<'_>) -> Result<(), 
     let at = now_text();
     let before = change.before.map(|v| v.to_string());
     let after = change.after.map(|v| v.to_string());
-    let hash = entry_hash(
-        seq,
-        &at,
-        actor,
-        change.action,
-        change.entity_type,
-        &change.entity_id,
-        before.as_deref(),
-        after.as_deref(),
-        &prev_hash,
+    let hash = chain_hash(
+        tx.chain.as_deref(),
+        &canonical(
+            seq,
+            &at,
+            actor,
+            change.action,
+            change.entity_type,
+            &change.entity_id,
+            before.as_deref(),
+            after.as_deref(),
+            &prev_hash,
+        ),
     );
     tx.execute(
         "INSERT INTO activity_log (seq, at, actor, action, entity_type, entity_id, before_state, after_state, prev_hash, hash)
@@ -156,4 +199,88 @@ impl Store {
         let items = rows.iter().map(entry_from_row).collect::<Result<_, _>>()?;
         Ok((items, total))
     }
+}
+
+impl Store {
+    /// The head of the chain: the newest entry's number and hash.
+    pub async fn activity_head(&self) -> StoreResult<(i64, String)> {
+        let mut tx = self.db.read().await?;
+        let head = tx
+            .fetch_one("SELECT seq, hash FROM activity_head WHERE id = 1", &[])
+            .await?;
+        Ok((head.i64("seq")?, head.text("hash")?))
+    }
+
+    /// How many entries carry a keyed hash.
+    pub async fn keyed_entries(&self) -> StoreResult<i64> {
+        let mut tx = self.db.read().await?;
+        Ok(tx
+            .scalar(
+                "SELECT COUNT(*) FROM activity_log WHERE hash LIKE 'k1:%'",
+                &[],
+            )
+            .await?)
+    }
+
+    /// Writes a checkpoint of the head to the anchors file beside the chain
+    /// key, unless the head is still at `unless_at`. Returns the sequence
+    /// number anchored, or `None` when there is no key or nothing new.
+    pub async fn write_anchor(&self, unless_at: Option<i64>) -> anyhow::Result<Option<i64>> {
+        let Some(key) = self.db.chain_key() else {
+            return Ok(None);
+        };
+        let (seq, hash) = self.activity_head().await?;
+        if unless_at == Some(seq) {
+            return Ok(None);
+        }
+        key.append_anchor(&now_text(), seq, &hash).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot write to the anchors file {}: {e}",
+                key.anchors_path().display()
+            )
+        })?;
+        Ok(Some(seq))
+    }
+
+    /// A MAC under `key` over every entry of the log as it stands, for
+    /// adopting a log brought in whole: (the last entry, the MAC).
+    pub async fn log_mac(&self, key: &ChainKey) -> StoreResult<(i64, String)> {
+        let mut tx = self.db.read().await?;
+        let mut mac = key.running_mac();
+        let mut last = 0;
+        loop {
+            let rows = tx
+                .fetch_all(
+                    "SELECT * FROM activity_log WHERE seq > $1 ORDER BY seq LIMIT 1000",
+                    args![last],
+                )
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            for r in &rows {
+                last = r.i64("seq")?;
+                mac.update(stored_form(r)?.as_bytes());
+            }
+        }
+        Ok((last, mac.finish()))
+    }
+}
+
+/// An entry as stored, every column, in one canonical string: what the MAC
+/// over an adopted log covers.
+pub fn stored_form(r: &Row) -> Result<String, DbError> {
+    Ok(serde_json::to_string(&(
+        r.i64("seq")?,
+        r.text("at")?,
+        r.text("actor")?,
+        r.text("action")?,
+        r.text("entity_type")?,
+        r.text("entity_id")?,
+        r.opt_text("before_state")?,
+        r.opt_text("after_state")?,
+        r.text("prev_hash")?,
+        r.text("hash")?,
+    ))
+    .expect("a tuple of strings always serialises"))
 }

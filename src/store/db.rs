@@ -4,6 +4,7 @@
 //! logic needs runs inside a [`Tx`]: a write transaction (one writer at a time
 //! on SQLite, row locks on PostgreSQL) or a read-only snapshot.
 
+use crate::chain::ChainKey;
 use crate::config::{Config, DatabaseConfig};
 use crate::domain::money::Money;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
@@ -14,6 +15,7 @@ use sqlx::{
     ConnectOptions as _, Connection as _, Decode, Postgres, Row as _, Sqlite, Transaction, Type,
 };
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use sqlx::Error as DbError;
@@ -144,9 +146,14 @@ pub enum Db {
     Sqlite {
         write: sqlx::SqlitePool,
         read: sqlx::SqlitePool,
+        chain: ChainSlot,
     },
-    Postgres(sqlx::PgPool),
+    Postgres(sqlx::PgPool, ChainSlot),
 }
+
+/// The activity log's chain key, once loaded: every transaction carries it,
+/// so that each entry it appends is chained under the key.
+pub type ChainSlot = Arc<std::sync::RwLock<Option<Arc<ChainKey>>>>;
 
 impl Db {
     pub async fn connect(config: &Config) -> anyhow::Result<Self> {
@@ -188,7 +195,11 @@ impl Db {
                     .max_connections(config.db_max_connections.max(2))
                     .connect_with(options.read_only(true))
                     .await?;
-                Ok(Db::Sqlite { write, read })
+                Ok(Db::Sqlite {
+                    write,
+                    read,
+                    chain: ChainSlot::default(),
+                })
             }
             DatabaseConfig::Postgres { url } => {
                 let options = PgConnectOptions::from_str(url)?;
@@ -197,7 +208,7 @@ impl Db {
                     .acquire_timeout(Duration::from_secs(30))
                     .connect_with(options)
                     .await?;
-                Ok(Db::Postgres(pool))
+                Ok(Db::Postgres(pool, ChainSlot::default()))
             }
         }
     }
@@ -205,7 +216,7 @@ impl Db {
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite { .. } => Backend::Sqlite,
-            Db::Postgres(_) => Backend::Postgres,
+            Db::Postgres(..) => Backend::Postgres,
         }
     }
 
@@ -215,7 +226,7 @@ impl Db {
     pub async fn migrate(&self) -> anyhow::Result<()> {
         let tables: Vec<String> = match self {
             Db::Sqlite { write, .. } => sqlx::query_scalar(SQLITE_TABLES).fetch_all(write).await?,
-            Db::Postgres(pool) => sqlx::query_scalar(
+            Db::Postgres(pool, _) => sqlx::query_scalar(
                 "SELECT table_name::TEXT FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name",
             )
             .fetch_all(pool)
@@ -224,7 +235,7 @@ impl Db {
         ensure_ours(&tables)?;
         match self {
             Db::Sqlite { write, .. } => sqlx::migrate!("migrations/sqlite").run(write).await?,
-            Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+            Db::Postgres(pool, _) => sqlx::migrate!("migrations/postgres").run(pool).await?,
         }
         Ok(())
     }
@@ -235,29 +246,50 @@ impl Db {
             // IMMEDIATE takes the write lock now, so a read-then-write cannot
             // fail half-way on a lock held by another process.
             Db::Sqlite { write, .. } => Tx::sqlite(begin_sqlite(write, "BEGIN IMMEDIATE").await?),
-            Db::Postgres(pool) => Tx::postgres(pool.begin().await?),
-        })
+            Db::Postgres(pool, _) => Tx::postgres(pool.begin().await?),
+        }
+        .with_chain(self.chain_key()))
     }
 
     /// Starts a read-only transaction that sees one consistent snapshot.
     pub async fn read(&self) -> Result<Tx, DbError> {
         Ok(match self {
             Db::Sqlite { read, .. } => Tx::sqlite(begin_sqlite(read, "BEGIN").await?),
-            Db::Postgres(pool) => Tx::postgres(
+            Db::Postgres(pool, _) => Tx::postgres(
                 pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                     .await?,
             ),
-        })
+        }
+        .with_chain(self.chain_key()))
     }
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite { write, read } => {
+            Db::Sqlite { write, read, .. } => {
                 read.close().await;
                 write.close().await;
             }
-            Db::Postgres(pool) => pool.close().await,
+            Db::Postgres(pool, _) => pool.close().await,
         }
+    }
+
+    fn slot(&self) -> &ChainSlot {
+        match self {
+            Db::Sqlite { chain, .. } | Db::Postgres(_, chain) => chain,
+        }
+    }
+
+    /// The chain key this process uses, if it has one.
+    pub fn chain_key(&self) -> Option<Arc<ChainKey>> {
+        self.slot()
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Sets the chain key every later transaction carries.
+    pub fn set_chain_key(&self, key: Option<Arc<ChainKey>>) {
+        *self.slot().write().unwrap_or_else(|e| e.into_inner()) = key;
     }
 }
 
@@ -413,6 +445,8 @@ pub struct Tx {
     /// Set when the transaction queued an email, so that delivery can be
     /// woken once it commits (and not for every write).
     pub queued_email: bool,
+    /// The chain key entries appended in this transaction are hashed under.
+    pub chain: Option<Arc<ChainKey>>,
 }
 
 enum Conn {
@@ -425,6 +459,7 @@ impl Tx {
         Tx {
             inner: Conn::Sqlite(tx),
             queued_email: false,
+            chain: None,
         }
     }
 
@@ -432,7 +467,13 @@ impl Tx {
         Tx {
             inner: Conn::Postgres(tx),
             queued_email: false,
+            chain: None,
         }
+    }
+
+    fn with_chain(mut self, chain: Option<Arc<ChainKey>>) -> Self {
+        self.chain = chain;
+        self
     }
 }
 

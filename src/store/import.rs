@@ -5,7 +5,7 @@
 //! like any other. A customer already brought in by an earlier run of the
 //! same import (same `import_key`) is left as it is.
 
-use super::activity::entry_hash;
+use super::activity::{canonical, chain_hash};
 use super::db::{Arg, Backend, DbError, Tx};
 use super::{Store, StoreResult, now_text};
 use crate::args;
@@ -163,6 +163,7 @@ impl Store {
             hash: head.text("hash")?,
             at: now_text(),
             rows: Vec::new(),
+            key: tx.chain.clone(),
         };
         let mut written = ImportWritten::default();
         let keys = existing(
@@ -263,7 +264,8 @@ impl Store {
                         .into_iter()
                         .collect();
                 terms.extend(own.into_iter().map(|term| (term, id)));
-                let first_due = due_id;
+                let (first_due, first_payment) = (due_id, payment_id);
+                let mut logged_allocations = Vec::new();
                 for d in &c.dues {
                     due_rows.push(vec![
                         Arg::from(due_id),
@@ -296,6 +298,7 @@ impl Store {
                         Arg::from(p.created_at.clone()),
                     ]);
                     for (due, amount) in &p.allocations {
+                        logged_allocations.push((payment_id, first_due + *due as i64, *amount));
                         allocation_rows.push(vec![
                             Arg::from(payment_id),
                             Arg::from(first_due + *due as i64),
@@ -314,6 +317,9 @@ impl Store {
                         "category": c.category, "status": status, "balance": c.balance,
                         "dues": c.dues.iter().map(|d| d.amount).collect::<Vec<_>>(),
                         "payments": c.payments.iter().map(|p| p.amount).collect::<Vec<_>>(),
+                        "due_ids": (first_due..due_id).collect::<Vec<_>>(),
+                        "payment_ids": (first_payment..payment_id).collect::<Vec<_>>(),
+                        "allocations": logged_allocations,
                         "from": c.origin,
                     }),
                 );
@@ -502,6 +508,7 @@ struct Chain {
     hash: String,
     at: String,
     rows: Vec<Vec<Arg>>,
+    key: Option<std::sync::Arc<crate::chain::ChainKey>>,
 }
 
 impl Chain {
@@ -514,16 +521,19 @@ impl Chain {
     ) {
         self.seq += 1;
         let after = after.to_string();
-        let hash = entry_hash(
-            self.seq,
-            &self.at,
-            IMPORT_ACTOR,
-            action,
-            entity_type,
-            &entity_id,
-            None,
-            Some(&after),
-            &self.hash,
+        let hash = chain_hash(
+            self.key.as_deref(),
+            &canonical(
+                self.seq,
+                &self.at,
+                IMPORT_ACTOR,
+                action,
+                entity_type,
+                &entity_id,
+                None,
+                Some(&after),
+                &self.hash,
+            ),
         );
         let prev = std::mem::replace(&mut self.hash, hash.clone());
         self.rows.push(vec![

@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod portal;
 pub mod purge;
 pub mod reminders;
+pub mod replay;
 pub mod settings;
 pub mod staff;
 pub mod tokens;

@@ -1,12 +1,18 @@
 //! `duetrack verify`: re-derives what the store keeps and reports every
 //! place where it disagrees — balances against the ledger, allocations
-//! against entries, and the activity log's hash chain.
+//! against entries, the activity log's hash chain (keyed with the chain key
+//! kept outside the database) and the anchors written beside the key, and
+//! the ledger's rows against the log's account of them (see `replay`).
 
-use super::activity::entry_hash;
+use super::activity::{canonical, plain_hash, stored_form};
+use super::db::Tx;
+use super::replay;
 use super::{Store, StoreResult};
 use crate::args;
+use crate::chain::{Anchor, is_keyed};
 use crate::domain::ledger::{DueStatus, PaymentStatus};
 use crate::domain::money::{Currency, Money};
+use std::collections::BTreeMap;
 
 /// What a verification found.
 #[derive(Debug, Default)]
@@ -15,7 +21,13 @@ pub struct Report {
     pub dues: i64,
     pub payments: i64,
     pub activity_entries: i64,
+    /// Signed checkpoints found in the anchors file.
+    pub anchors: i64,
     pub problems: Vec<String>,
+    /// What could not be checked, and why; not problems.
+    pub notes: Vec<String>,
+    /// The ledger's entries, gathered for the replay.
+    events: Vec<replay::Event>,
 }
 
 impl Report {
@@ -174,7 +186,51 @@ impl Store {
             ));
         }
 
-        // The hash chain, in pages so a long log is not held in memory.
+        self.verify_chain(&mut tx, &mut report).await?;
+        let ledger = super::replay::LedgerRows::load(&mut tx).await?;
+        let events = std::mem::take(&mut report.events);
+        super::replay::replay(&events, &ledger, &money, &mut report.problems);
+        Ok(report)
+    }
+
+    /// The hash chain (keyed or not), the anchors, and the head; collects
+    /// the ledger's entries for the replay on the way.
+    async fn verify_chain(&self, tx: &mut Tx, report: &mut Report) -> StoreResult<()> {
+        let key = tx.chain.clone();
+        let adopted = key.as_ref().and_then(|k| k.adopted.clone());
+        let mut adopted_mac = adopted.as_ref().and(key.as_ref()).map(|k| k.running_mac());
+        // Checkpoints written outside the database, by sequence number.
+        let mut anchors: BTreeMap<i64, Vec<(String, String)>> = BTreeMap::new();
+        if let Some(key) = &key {
+            let path = key.anchors_path();
+            match key.read_anchors() {
+                Ok(lines) => {
+                    for a in lines {
+                        match a {
+                            Anchor::Signed { at, seq, hash, .. } => {
+                                report.anchors += 1;
+                                anchors.entry(seq).or_default().push((at, hash));
+                            }
+                            Anchor::Bad { line, why } => report.problems.push(format!(
+                                "anchors file {}, line {line}: {why}",
+                                path.display()
+                            )),
+                        }
+                    }
+                }
+                Err(e) => report.problems.push(format!(
+                    "cannot read the anchors file {}: {e}",
+                    path.display()
+                )),
+            }
+        } else {
+            report.notes.push(
+                "there is no chain key (DUETRACK_CHAIN_KEY_FILE, by default <data dir>/chain.key): only the unkeyed parts were checked — the links between entries, the hashes of entries made before keying, and the ledger against the log; keyed hashes and anchors cannot be checked without the key".into(),
+            );
+        }
+        let mut unchecked_keyed = 0;
+
+        // In pages, so a long log is not held in memory.
         let mut expected_prev = "0".repeat(64);
         let mut expected_seq = 1;
         loop {
@@ -201,38 +257,129 @@ impl Store {
                         "activity log entry {seq}: its link to the entry before does not match (an entry was changed, removed or inserted)"
                     ));
                 }
-                let recomputed = entry_hash(
+                let (action, entity_id) = (r.text("action")?, r.text("entity_id")?);
+                let (before, after) = (r.opt_text("before_state")?, r.opt_text("after_state")?);
+                let form = canonical(
                     seq,
                     &r.text("at")?,
                     &r.text("actor")?,
-                    &r.text("action")?,
+                    &action,
                     &r.text("entity_type")?,
-                    &r.text("entity_id")?,
-                    r.opt_text("before_state")?.as_deref(),
-                    r.opt_text("after_state")?.as_deref(),
+                    &entity_id,
+                    before.as_deref(),
+                    after.as_deref(),
                     &prev,
                 );
                 let stored = r.text("hash")?;
-                if recomputed != stored {
-                    report
-                        .problems
-                        .push(format!("activity log entry {seq}: its content does not match its hash (it was altered)"));
+                let altered = || {
+                    format!(
+                        "activity log entry {seq}: its content does not match its hash (it was altered)"
+                    )
+                };
+                let in_adopted = adopted.as_ref().is_some_and(|(through, _)| seq <= *through);
+                if in_adopted {
+                    // Brought in whole: held to the MAC the key file recorded.
+                    if let Some(mac) = adopted_mac.as_mut() {
+                        mac.update(stored_form(&r)?.as_bytes());
+                    }
+                    if !is_keyed(&stored) && plain_hash(&form) != stored {
+                        report.problems.push(altered());
+                    }
+                } else if is_keyed(&stored) {
+                    match &key {
+                        None => unchecked_keyed += 1,
+                        Some(k) if seq < k.keyed_from => report.problems.push(format!(
+                            "activity log entry {seq}: it has a keyed hash, but this chain key ({}) keys entries from {} on: it was made under another key (is this the key file that belongs to this database?)",
+                            k.path().display(),
+                            k.keyed_from
+                        )),
+                        Some(k) => {
+                            if k.entry_hash(&form) != stored {
+                                report.problems.push(altered());
+                            }
+                        }
+                    }
+                } else {
+                    if plain_hash(&form) != stored {
+                        report.problems.push(altered());
+                    }
+                    if let Some(k) = &key
+                        && seq >= k.keyed_from
+                    {
+                        report.problems.push(format!(
+                            "activity log entry {seq}: it has an unkeyed hash, but every entry from {} on is hashed under the chain key (it was rewritten without the key)",
+                            k.keyed_from
+                        ));
+                    }
+                }
+                if let Some((through, recorded)) = &adopted
+                    && seq == *through
+                    && let Some(mac) = adopted_mac.take()
+                    && mac.finish() != *recorded
+                {
+                    report.problems.push(format!(
+                        "activity log entries 1 to {through}, brought in whole by a restore or an import, no longer match the MAC the chain key file recorded for them (one of them was changed)"
+                    ));
+                }
+                if let Some(marks) = anchors.remove(&seq) {
+                    for (at, hash) in &marks {
+                        if *hash != stored {
+                            report.problems.push(format!(
+                                "activity log entry {seq}: an anchor of {at} recorded it with hash {hash}, but it now has {stored} (the log was rewritten after that anchor)"
+                            ));
+                        }
+                    }
+                }
+                if let Some(event) = replay::event(
+                    seq,
+                    &action,
+                    &entity_id,
+                    before.as_deref(),
+                    after.as_deref(),
+                ) {
+                    report.events.push(event);
                 }
                 expected_prev = stored;
                 expected_seq = seq + 1;
                 report.activity_entries += 1;
             }
         }
+        let last = expected_seq - 1;
+        if let Some((through, _)) = &adopted
+            && *through > last
+        {
+            report.problems.push(format!(
+                "the activity log ends at entry {last}, but the chain key file records a log brought in whole up to entry {through} (entries were removed)"
+            ));
+        }
+        if unchecked_keyed > 0 {
+            report.notes.push(format!(
+                "{unchecked_keyed} activity-log entries carry keyed hashes that cannot be checked without the chain key"
+            ));
+        }
+        // What is left was anchored but not found.
+        for (seq, marks) in &anchors {
+            for (at, _) in marks {
+                if *seq > last {
+                    report.problems.push(format!(
+                        "the activity log ends at entry {last}, but an anchor of {at} recorded entry {seq} (entries were removed from the end, or the database was rolled back)"
+                    ));
+                } else if *seq > 0 {
+                    report.problems.push(format!(
+                        "activity log entry {seq}, recorded by an anchor of {at}, is missing"
+                    ));
+                }
+            }
+        }
         let head = tx
             .fetch_one("SELECT seq, hash FROM activity_head WHERE id = 1", &[])
             .await?;
-        if head.i64("seq")? != expected_seq - 1 || head.text("hash")? != expected_prev {
+        if head.i64("seq")? != last || head.text("hash")? != expected_prev {
             report.problems.push(format!(
-                "activity log: the chain ends at entry {} but the head says {} (entries were removed from the end)",
-                expected_seq - 1,
+                "activity log: the chain ends at entry {last} but the head says {} (entries were removed from the end)",
                 head.i64("seq")?
             ));
         }
-        Ok(report)
+        Ok(())
     }
 }

@@ -258,7 +258,14 @@ async fn an_export_holds_what_the_api_shows_and_no_secret(backend: Backend) {
         activity
             .rows
             .iter()
-            .all(|r| r["hash"].len() == 64 && r["prev_hash"].len() == 64)
+            .all(|r| r["hash"].len() == 67 && r["hash"].starts_with("k1:")),
+        "hashes are keyed under the chain key"
+    );
+    assert!(
+        activity
+            .rows
+            .iter()
+            .all(|r| r["prev_hash"].len() == 67 || r["prev_hash"] == "0".repeat(64))
     );
 
     // Balances and amounts are plain decimals in major units, as the API shows them.

@@ -79,7 +79,7 @@ pub struct TestApp {
 }
 
 /// The settings the tests use, as the environment variables the binary reads.
-fn settings_env(s: &RawSettings) -> Vec<(&'static str, String)> {
+pub fn settings_env(s: &RawSettings) -> Vec<(&'static str, String)> {
     let pairs = [
         ("DATABASE_URL", &s.database_url),
         ("DUETRACK_DATA_DIR", &s.data_dir),
@@ -123,6 +123,12 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut RawSettin
     let dir = tempfile::tempdir().expect("a temporary directory");
     let mut settings = test_settings(backend, dir.path()).await;
     adjust(&mut settings);
+    spawn_app_on(dir, settings).await
+}
+
+/// Starts the application on `dir` with `settings`, as made by
+/// [`test_settings`], for a test that prepared the folder or database first.
+pub async fn spawn_app_on(dir: tempfile::TempDir, settings: RawSettings) -> TestApp {
     let config = Config::from_raw(&settings).expect("test settings are valid");
     let app = Application::build(config)
         .await

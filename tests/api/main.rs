@@ -20,5 +20,6 @@ mod purge;
 mod scheduler;
 mod sessions;
 mod smtp;
+mod tamper;
 mod throttle_race;
 mod web;

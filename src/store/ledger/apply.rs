@@ -282,7 +282,7 @@ impl Store {
         // Paying from credit works in minor units, as allocation does.
         let (slices, paid) = ledger::pay_from_credit(amount.minor(), &credits);
         let paid = Money(paid);
-        for (payment_id, take) in slices {
+        for &(payment_id, take) in &slices {
             tx.execute(
                 "UPDATE payments SET unallocated = unallocated - $1 WHERE id = $2",
                 args![take, payment_id],
@@ -313,8 +313,9 @@ impl Store {
                 entity_id: due_id.to_string(),
                 before: Some(json!({"customer_id": new.customer_id, "balance": customer.balance})),
                 after: Some(json!({
-                    "customer_id": new.customer_id, "amount": amount, "description": due.description,
+                    "due_id": due_id, "customer_id": new.customer_id, "amount": amount, "description": due.description,
                     "issue_date": due.issue_date, "due_date": due.due_date, "paid_from_credit": paid,
+                    "credit_allocations": slices,
                     "balance": balance, "over_limit": new.over_limit,
                 })),
             },
@@ -405,7 +406,7 @@ impl Store {
                 entity_id: payment_id.to_string(),
                 before: Some(json!({"customer_id": new.customer_id, "balance": customer.balance})),
                 after: Some(json!({
-                    "customer_id": new.customer_id, "amount": amount, "method": payment.method,
+                    "payment_id": payment_id, "customer_id": new.customer_id, "amount": amount, "method": payment.method,
                     "reference": payment.reference, "paid_on": payment.paid_on, "advance": left,
                     "allocations": slices, "balance": balance,
                 })),

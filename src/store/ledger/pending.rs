@@ -61,7 +61,10 @@ impl Store {
                 entity_type: "payment",
                 entity_id: payment_id.to_string(),
                 before: None,
-                after: Some(json!({"customer_id": new.customer_id, "amount": amount, "method": payment.method, "reference": payment.reference})),
+                after: Some(json!({
+                    "payment_id": payment_id, "customer_id": new.customer_id, "amount": amount,
+                    "status": PaymentStatus::Pending, "method": payment.method, "reference": payment.reference,
+                })),
             },
         )
         .await?;
@@ -109,10 +112,13 @@ impl Store {
                 action: "payment.confirmed",
                 entity_type: "payment",
                 entity_id: payment_id.to_string(),
-                before: Some(json!({"status": PaymentStatus::Pending, "balance": customer.balance})),
-                after: Some(
-                    json!({"status": PaymentStatus::Recorded, "allocations": slices, "balance": balance}),
+                before: Some(
+                    json!({"status": PaymentStatus::Pending, "balance": customer.balance}),
                 ),
+                after: Some(json!({
+                    "payment_id": payment_id, "customer_id": customer_id, "amount": pending.amount,
+                    "status": PaymentStatus::Recorded, "allocations": slices, "balance": balance,
+                })),
             },
         )
         .await?;
@@ -170,7 +176,10 @@ impl Store {
                 entity_type: "payment",
                 entity_id: payment_id.to_string(),
                 before: Some(json!({"status": PaymentStatus::Pending})),
-                after: Some(json!({"status": PaymentStatus::Rejected, "reason": reason})),
+                after: Some(json!({
+                    "payment_id": payment_id, "customer_id": customer_id, "amount": pending.amount,
+                    "status": PaymentStatus::Rejected, "reason": reason,
+                })),
             },
         )
         .await?;

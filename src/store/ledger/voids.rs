@@ -39,7 +39,7 @@ impl Store {
             args![now_text(), actor, reason, due_id],
         )
         .await?;
-        reallocate(tx, customer_id).await?;
+        let allocations = reallocate(tx, customer_id).await?;
         let balance = move_balance(tx, customer_id, -before.amount, Money::ZERO).await?;
         let due = load_due(tx, due_id).await?;
         activity::record(
@@ -50,7 +50,11 @@ impl Store {
                 entity_type: "due",
                 entity_id: due_id.to_string(),
                 before: Some(json!({"status": before.status, "amount": before.amount, "paid": before.paid, "balance": customer.balance})),
-                after: Some(json!({"status": DueStatus::Void, "reason": reason, "balance": balance})),
+                after: Some(json!({
+                    "due_id": due_id, "customer_id": customer_id, "amount": before.amount,
+                    "customer_allocations": allocations,
+                    "status": DueStatus::Void, "reason": reason, "balance": balance,
+                })),
             },
         )
         .await?;
@@ -87,7 +91,7 @@ impl Store {
             args![now_text(), actor, reason, payment_id],
         )
         .await?;
-        reallocate(tx, customer_id).await?;
+        let allocations = reallocate(tx, customer_id).await?;
         let balance = move_balance(tx, customer_id, Money::ZERO, -before.amount).await?;
         let payment = load_payment(tx, payment_id).await?;
         activity::record(
@@ -98,7 +102,11 @@ impl Store {
                 entity_type: "payment",
                 entity_id: payment_id.to_string(),
                 before: Some(json!({"status": before.status, "amount": before.amount, "balance": customer.balance})),
-                after: Some(json!({"status": PaymentStatus::Void, "reason": reason, "balance": balance})),
+                after: Some(json!({
+                    "payment_id": payment_id, "customer_id": customer_id, "amount": before.amount,
+                    "customer_allocations": allocations,
+                    "status": PaymentStatus::Void, "reason": reason, "balance": balance,
+                })),
             },
         )
         .await?;
@@ -108,7 +116,9 @@ impl Store {
 
 /// Allocates a customer's live payments to its live dues afresh, after a
 /// void has made earlier allocations wrong. Only rows that change are written.
-async fn reallocate(tx: &mut Tx, customer_id: i64) -> StoreResult<()> {
+/// Returns every allocation of the customer's now, as (payment, due, amount),
+/// for the activity entry.
+async fn reallocate(tx: &mut Tx, customer_id: i64) -> StoreResult<Vec<(i64, i64, i64)>> {
     let due_rows = tx
         .fetch_all(
             "SELECT id, amount, paid, issue_date, due_date FROM dues WHERE customer_id = $1 AND status <> 'void'",
@@ -180,5 +190,9 @@ async fn reallocate(tx: &mut Tx, customer_id: i64) -> StoreResult<()> {
             .await?;
         }
     }
-    Ok(())
+    Ok(plan
+        .allocations
+        .iter()
+        .map(|a| (a.payment_id, a.due_id, a.amount))
+        .collect())
 }
