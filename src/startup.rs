@@ -1,6 +1,6 @@
 //! Putting the service together: connect and migrate the database, create
 //! the owner on first start, bind the listener (port 0 in tests) and serve
-//! until a shutdown signal, finishing requests in flight.
+//! until a shutdown signal, finishing requests in flight (see [`crate::server`]).
 
 use crate::app::{App, apply_saved_settings};
 use crate::config::{Config, LiveConfig};
@@ -108,12 +108,19 @@ impl Application {
                 "the daily scheduler is off (DUETRACK_SCHEDULER=off); run `duetrack remind` instead"
             );
         }
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let limits = crate::server::Limits::of(&self.config);
+        if let Some(files) = crate::server::raise_open_file_limit() {
+            let files = usize::try_from(files).unwrap_or(usize::MAX);
+            // Room for the database, the log and the outbox besides connections.
+            if limits.max_connections.saturating_add(64) > files {
+                tracing::warn!(
+                    open_files = files,
+                    max_connections = limits.max_connections,
+                    "DUETRACK_MAX_CONNECTIONS is above what this process may open; raise the open-files limit (ulimit -n) or lower it"
+                );
+            }
+        }
+        let result = crate::server::serve(self.listener, self.router, limits, shutdown).await;
         for task in background {
             task.abort();
         }
