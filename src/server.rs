@@ -58,7 +58,7 @@ const OVER_CAP: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
 content-type: application/problem+json\r\n\
 retry-after: 5\r\n\
 connection: close\r\n\
-content-length: 162\r\n\
+content-length: 158\r\n\
 \r\n\
 {\"type\":\"about:blank\",\"title\":\"Service Unavailable\",\"status\":503,\"detail\":\"too many connections are open; close some and retry\",\"code\":\"too_many_connections\"}";
 

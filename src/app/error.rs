@@ -93,7 +93,7 @@ impl AppError {
     pub fn field(&self) -> Option<&str> {
         match self {
             AppError::Invalid(problems) => problems.first().map(|p| p.field.as_str()),
-            AppError::BadRequest { field, .. } => Some(field),
+            AppError::BadRequest { field, .. } => Some(*field).filter(|f| !f.is_empty()),
             AppError::Conflict { field, .. } | AppError::Rejected { field, .. } => *field,
             _ => None,
         }
@@ -204,7 +204,13 @@ impl From<StoreError> for AppError {
                 AppError::Internal
             }
             StoreError::Db(e) => {
-                if matches!(e, sqlx::Error::PoolTimedOut) {
+                if crate::store::db::is_nul_in_text(&e) {
+                    AppError::BadRequest {
+                        code: "nul_character",
+                        field: "",
+                        message: "text must not contain NUL (U+0000) characters".to_string(),
+                    }
+                } else if matches!(e, sqlx::Error::PoolTimedOut) {
                     tracing::warn!(error = %e, "database busy");
                     AppError::Busy
                 } else {
