@@ -149,6 +149,31 @@ pub fn nul_in_body(content_type: Option<&str>, body: &[u8]) -> bool {
     }
 }
 
+/// Whether percent-encoded text (a query string, a form) decodes to UTF-8.
+/// The faces' decoders would quietly put U+FFFD in place of bytes that
+/// are not; refusing says what is wrong instead.
+pub fn percent_decodes_to_utf8(text: &[u8]) -> bool {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut decoded = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let pair = text
+            .get(i + 1..i + 3)
+            .and_then(|p| Some(hex(p[0])? * 16 + hex(p[1])?));
+        match (text[i], pair) {
+            (b'%', Some(byte)) => {
+                decoded.push(byte as u8);
+                i += 3;
+            }
+            (other, _) => {
+                decoded.push(other);
+                i += 1;
+            }
+        }
+    }
+    std::str::from_utf8(&decoded).is_ok()
+}
+
 /// Whether `%00` occurs in percent-encoded text.
 fn percent_decoded_has_nul(text: &[u8]) -> bool {
     text.contains(&0) || text.windows(3).any(|w| w == b"%00")
@@ -209,5 +234,15 @@ mod tests {
         assert!(!nul_in_body(json, br#"{"name":"Asha \u00e9"}"#));
         assert!(nul_in_body(Some("text/plain"), b"a\0b"));
         assert!(!nul_in_body(Some("text/plain"), b"a%00b"));
+    }
+
+    #[test]
+    fn percent_decoding_must_give_utf8() {
+        for good in ["", "q=asha", "q=%C3%A9", "q=100%", "q=%zz", "q=%E2%82%B9+1"] {
+            assert!(percent_decodes_to_utf8(good.as_bytes()), "{good}");
+        }
+        for bad in ["q=%FF", "q=%C3%28", "q=%ED%A0%80", "q=%C3", "a=1&q=%80"] {
+            assert!(!percent_decodes_to_utf8(bad.as_bytes()), "{bad}");
+        }
     }
 }

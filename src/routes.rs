@@ -48,14 +48,16 @@ pub fn router(app: App) -> Router {
 
 /// Refuses, before either face sees it, a request whose path, query string
 /// or body carries a NUL character: PostgreSQL cannot store one in text, so
-/// both backends and both faces refuse it the same way, with a 400. The
-/// body is read here within the same size limit as the faces' own.
+/// both backends and both faces refuse it the same way, with a 400. So is a
+/// query string or form that is not UTF-8 once percent-decoded, which the
+/// faces' decoders would otherwise turn silently into U+FFFD. The body is
+/// read here within the same size limit as the faces' own.
 async fn refuse_nul(
     axum::extract::State(state): axum::extract::State<App>,
     request: axum::extract::Request,
     next: middleware::Next,
 ) -> axum::response::Response {
-    use crate::edge::{NulIn, nul_in_body, nul_in_uri};
+    use crate::edge::{NulIn, nul_in_body, nul_in_uri, percent_decodes_to_utf8};
     use axum::http::header;
     let is_api = request.uri().path().starts_with("/api/");
     let refuse = |status: StatusCode, code: &'static str, message: &str| {
@@ -72,6 +74,17 @@ async fn refuse_nul(
     };
     if let Some(place) = nul_in_uri(request.uri()) {
         return refuse(StatusCode::BAD_REQUEST, "nul_character", place.message());
+    }
+    if request
+        .uri()
+        .query()
+        .is_some_and(|q| !percent_decodes_to_utf8(q.as_bytes()))
+    {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "invalid_encoding",
+            "the query string is not UTF-8 text once percent-decoded",
+        );
     }
     // A body declared too large is left to the faces, which refuse it
     // without reading it.
@@ -113,6 +126,17 @@ async fn refuse_nul(
             StatusCode::BAD_REQUEST,
             "nul_character",
             NulIn::Body.message(),
+        );
+    }
+    let is_form = content_type.is_some_and(|ct| {
+        ct.to_ascii_lowercase()
+            .starts_with("application/x-www-form-urlencoded")
+    });
+    if is_form && !percent_decodes_to_utf8(&bytes) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "invalid_encoding",
+            "the form is not UTF-8 text once percent-decoded",
         );
     }
     next.run(axum::extract::Request::from_parts(

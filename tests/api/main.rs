@@ -11,6 +11,7 @@ mod concurrency;
 mod customers;
 mod email;
 mod export;
+mod hostile;
 mod import;
 mod import_own;
 mod ledger;
