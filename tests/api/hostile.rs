@@ -583,7 +583,8 @@ async fn query_strings_that_are_not_utf8_are_refused(backend: Backend) {
 #[test]
 fn bad_connection_settings_are_configuration_errors() {
     use duetrack::config::{Config, RawSettings};
-    let cases: [(&str, fn(&mut RawSettings, &str)); 4] = [
+    type Set = fn(&mut RawSettings, &str);
+    let cases: [(&str, Set); 4] = [
         ("DUETRACK_HEADER_TIMEOUT_SECONDS", |s, v| {
             s.header_timeout_seconds = Some(v.into())
         }),
