@@ -108,16 +108,23 @@ impl Application {
                 "the daily scheduler is off (DUETRACK_SCHEDULER=off); run `duetrack remind` instead"
             );
         }
-        let limits = crate::server::Limits::of(&self.config);
+        let mut limits = crate::server::Limits::of(&self.config);
         if let Some(files) = crate::server::raise_open_file_limit() {
-            let files = usize::try_from(files).unwrap_or(usize::MAX);
-            // Room for the database, the log and the outbox besides connections.
-            if limits.max_connections.saturating_add(64) > files {
+            // Room for the database pools, the log and the outbox besides
+            // connections, so that a full house is answered 503 rather than
+            // failing to accept.
+            let reserve = 64 + 2 * self.config.db_max_connections as usize;
+            let fits = usize::try_from(files)
+                .unwrap_or(usize::MAX)
+                .saturating_sub(reserve)
+                .max(1);
+            if limits.max_connections > fits {
                 tracing::warn!(
                     open_files = files,
-                    max_connections = limits.max_connections,
-                    "DUETRACK_MAX_CONNECTIONS is above what this process may open; raise the open-files limit (ulimit -n) or lower it"
+                    "DUETRACK_MAX_CONNECTIONS ({}) is above what this process may open; serving at most {fits} connections at once (raise the open-files limit, ulimit -n, to allow more)",
+                    limits.max_connections
                 );
+                limits.max_connections = fits;
             }
         }
         let result = crate::server::serve(self.listener, self.router, limits, shutdown).await;
