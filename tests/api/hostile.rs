@@ -21,6 +21,7 @@ on_both_backends!(
     nul_is_refused_on_the_web_pages,
     the_store_refuses_text_with_nul,
     query_strings_that_are_not_utf8_are_refused,
+    a_request_in_flight_finishes_on_shutdown,
 );
 
 const HALF_HEAD: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: x\r\n";
@@ -578,6 +579,57 @@ async fn query_strings_that_are_not_utf8_are_refused(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+async fn a_request_in_flight_finishes_on_shutdown(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = crate::helpers::test_settings(backend, dir.path()).await;
+    let config = duetrack::config::Config::from_raw(&settings).unwrap();
+    let app = duetrack::startup::Application::build(config).await.unwrap();
+    let address = app.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    // A sign-in whose body is still on its way when the shutdown comes.
+    let body = format!(r#"{{"username": "admin", "password": "{ADMIN_PASSWORD}"}}"#);
+    let (first, rest) = body.split_at(10);
+    let mut stream = connect_from("127.0.0.1", address).await;
+    let head = format!(
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{first}",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // New connections are no longer served.
+    let refused = TcpStream::connect(address).await;
+    if let Ok(mut late) = refused {
+        let _ = late
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await;
+        let seen = closed_within(&mut late, Duration::from_secs(5)).await;
+        assert!(
+            seen.is_none_or(|s| s.is_empty()),
+            "a new connection was served"
+        );
+    }
+    assert!(
+        !server.is_finished(),
+        "the server waits for the request in flight"
+    );
+    stream.write_all(rest.as_bytes()).await.unwrap();
+    let reply = closed_within(&mut stream, Duration::from_secs(10))
+        .await
+        .expect("the answer comes and the connection closes");
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the server stops once the request is answered")
+        .unwrap()
+        .unwrap();
 }
 
 #[test]
