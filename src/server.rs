@@ -11,6 +11,9 @@
 //! - a cap on connections open at once, overall and per client address:
 //!   one over the cap is answered 503 with `Retry-After` and closed at once.
 //!
+//! A request head is at most 64 KiB (431 otherwise), which bounds what each
+//! connection holds while it reads one.
+//!
 //! Accept errors (such as running out of file descriptors) are logged and
 //! the loop goes on. On shutdown it stops accepting and lets the requests
 //! in flight finish.
@@ -53,6 +56,9 @@ impl Limits {
     }
 }
 
+/// The largest request head read, and the read buffer of each connection.
+const MAX_HEAD: usize = 64 * 1024;
+
 /// The answer to a connection over the cap, written without waiting.
 const OVER_CAP: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
 content-type: application/problem+json\r\n\
@@ -73,6 +79,11 @@ pub async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
+        // hyper's default read buffer is about 400 KiB a connection; a
+        // request head never needs that, and thousands of half-sent heads
+        // would hold it all. Larger heads are answered 431.
+        .max_buf_size(MAX_HEAD)
+        .max_header_size(MAX_HEAD)
         .keep_alive(true);
     let open = Arc::new(OpenConnections::new(limits));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();

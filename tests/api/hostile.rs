@@ -22,6 +22,7 @@ on_both_backends!(
     the_store_refuses_text_with_nul,
     query_strings_that_are_not_utf8_are_refused,
     a_request_in_flight_finishes_on_shutdown,
+    an_oversized_request_head_is_refused,
 );
 
 const HALF_HEAD: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: x\r\n";
@@ -630,6 +631,27 @@ async fn a_request_in_flight_finishes_on_shutdown(backend: Backend) {
         .expect("the server stops once the request is answered")
         .unwrap()
         .unwrap();
+}
+
+async fn an_oversized_request_head_is_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut stream = connect_from("127.0.0.1", app.address).await;
+    let mut head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: ".to_vec();
+    head.extend(std::iter::repeat_n(b'a', 100 * 1024));
+    // The server may stop reading before all of it is sent.
+    let _ = stream.write_all(&head).await;
+    let reply = closed_within(&mut stream, Duration::from_secs(10))
+        .await
+        .expect("an answer and a close");
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(
+        reply.is_empty() || reply.starts_with("HTTP/1.1 431"),
+        "{reply}"
+    );
+    assert_eq!(
+        healthz_from("127.0.0.1", app.address).await,
+        "HTTP/1.1 200 OK"
+    );
 }
 
 #[test]
