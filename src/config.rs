@@ -99,6 +99,18 @@ pub struct RawSettings {
     /// The activity log's chain key file (created on first serve or migrate); default <data dir>/chain.key. Checkpoints go to chain.anchors beside it.
     #[arg(long, env = "DUETRACK_CHAIN_KEY_FILE", global = true)]
     pub chain_key_file: Option<String>,
+    /// Seconds a client has to send a whole request head, from connecting or from the end of the previous response.
+    #[arg(long, env = "DUETRACK_HEADER_TIMEOUT_SECONDS", global = true)]
+    pub header_timeout_seconds: Option<String>,
+    /// Seconds a connection may go without reading or writing a byte before it is closed.
+    #[arg(long, env = "DUETRACK_IDLE_TIMEOUT_SECONDS", global = true)]
+    pub idle_timeout_seconds: Option<String>,
+    /// Most connections open at once, from all clients together.
+    #[arg(long, env = "DUETRACK_MAX_CONNECTIONS", global = true)]
+    pub max_connections: Option<String>,
+    /// Most connections open at once from one client address.
+    #[arg(long, env = "DUETRACK_MAX_CONNECTIONS_PER_ADDRESS", global = true)]
+    pub max_connections_per_address: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -194,6 +206,13 @@ pub struct Config {
     pub session_hours: i64,
     pub session_idle_minutes: i64,
     pub trust_proxy: bool,
+    /// How long a client has to send a request head (and how long an idle
+    /// keep-alive connection waits for the next one).
+    pub header_timeout: std::time::Duration,
+    /// How long a connection may go without a byte read or written.
+    pub idle_timeout: std::time::Duration,
+    pub max_connections: usize,
+    pub max_connections_per_address: usize,
 }
 
 /// A wrong configuration value, naming the variable that holds it.
@@ -488,6 +507,30 @@ impl Config {
             120,
             (1, 60 * 24 * 90),
         )?;
+        let header_timeout = std::time::Duration::from_secs(number(
+            "DUETRACK_HEADER_TIMEOUT_SECONDS",
+            &raw.header_timeout_seconds,
+            10,
+            (1, 300),
+        )?);
+        let idle_timeout = std::time::Duration::from_secs(number(
+            "DUETRACK_IDLE_TIMEOUT_SECONDS",
+            &raw.idle_timeout_seconds,
+            60,
+            (1, 3600),
+        )?);
+        let max_connections = number(
+            "DUETRACK_MAX_CONNECTIONS",
+            &raw.max_connections,
+            4096,
+            (1, 1_000_000),
+        )?;
+        let max_connections_per_address = number(
+            "DUETRACK_MAX_CONNECTIONS_PER_ADDRESS",
+            &raw.max_connections_per_address,
+            64,
+            (1, 1_000_000),
+        )?;
         let trust_proxy = match given(&raw.trust_proxy)
             .map(str::to_ascii_lowercase)
             .as_deref()
@@ -528,6 +571,10 @@ impl Config {
             session_hours,
             session_idle_minutes,
             trust_proxy,
+            header_timeout,
+            idle_timeout,
+            max_connections,
+            max_connections_per_address,
         })
     }
 

@@ -95,6 +95,108 @@ pub fn csv_download(table: &crate::app::tables::Table) -> axum::response::Respon
         .into_response()
 }
 
+/// Where a request carries a NUL character, which PostgreSQL cannot store
+/// in text (and SQLite would keep as a trap for every later reader).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NulIn {
+    Path,
+    Query,
+    Body,
+}
+
+impl NulIn {
+    /// The refusal both faces show.
+    pub fn message(self) -> &'static str {
+        match self {
+            NulIn::Path => "text must not contain NUL (U+0000) characters, and the address has one",
+            NulIn::Query => {
+                "text must not contain NUL (U+0000) characters, and the query string has one"
+            }
+            NulIn::Body => {
+                "text must not contain NUL (U+0000) characters, and the request body has one"
+            }
+        }
+    }
+}
+
+/// Whether the path or query string of `uri`, once percent-decoded, holds a NUL.
+pub fn nul_in_uri(uri: &axum::http::Uri) -> Option<NulIn> {
+    if percent_decoded_has_nul(uri.path().as_bytes()) {
+        return Some(NulIn::Path);
+    }
+    uri.query()
+        .filter(|q| percent_decoded_has_nul(q.as_bytes()))
+        .map(|_| NulIn::Query)
+}
+
+/// Whether a body holds a NUL: a raw zero byte in any body, a `%00` in a
+/// form, or a `\u0000` escape in JSON (or in a body sent without a type,
+/// which the API reads as JSON).
+pub fn nul_in_body(content_type: Option<&str>, body: &[u8]) -> bool {
+    if body.contains(&0) {
+        return true;
+    }
+    let content_type = content_type.map(str::to_ascii_lowercase);
+    match content_type.as_deref() {
+        Some(ct) if ct.starts_with("application/x-www-form-urlencoded") => {
+            percent_decoded_has_nul(body)
+        }
+        Some(ct) if ct.starts_with("application/json") || ct.contains("+json") => {
+            json_escapes_nul(body)
+        }
+        None => json_escapes_nul(body),
+        Some(_) => false,
+    }
+}
+
+/// Whether percent-encoded text (a query string, a form) decodes to UTF-8.
+/// The faces' decoders would quietly put U+FFFD in place of bytes that
+/// are not; refusing says what is wrong instead.
+pub fn percent_decodes_to_utf8(text: &[u8]) -> bool {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut decoded = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let pair = text
+            .get(i + 1..i + 3)
+            .and_then(|p| Some(hex(p[0])? * 16 + hex(p[1])?));
+        match (text[i], pair) {
+            (b'%', Some(byte)) => {
+                decoded.push(byte as u8);
+                i += 3;
+            }
+            (other, _) => {
+                decoded.push(other);
+                i += 1;
+            }
+        }
+    }
+    std::str::from_utf8(&decoded).is_ok()
+}
+
+/// Whether `%00` occurs in percent-encoded text.
+fn percent_decoded_has_nul(text: &[u8]) -> bool {
+    text.contains(&0) || text.windows(3).any(|w| w == b"%00")
+}
+
+/// Whether JSON text holds a `\u0000` escape (and not an escaped backslash
+/// followed by `u0000`).
+fn json_escapes_nul(text: &[u8]) -> bool {
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] == b'\\' {
+            if text.get(i + 1) == Some(&b'u') && text.get(i + 2..i + 6) == Some(b"0000") {
+                return true;
+            }
+            // Skip the escaped character, whatever it is.
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +212,37 @@ mod tests {
         }
         assert_eq!(spreadsheet_cell("Asha Rao"), "Asha Rao");
         assert_eq!(spreadsheet_cell(""), "");
+    }
+
+    #[test]
+    fn nul_is_found_wherever_it_hides() {
+        let uri = |u: &str| u.parse::<axum::http::Uri>().unwrap();
+        assert_eq!(nul_in_uri(&uri("/api/v1/customers%00")), Some(NulIn::Path));
+        assert_eq!(nul_in_uri(&uri("/customers?q=a%00b")), Some(NulIn::Query));
+        assert_eq!(nul_in_uri(&uri("/customers?q=a%2500b")), None);
+        assert_eq!(nul_in_uri(&uri("/customers?q=100%25")), None);
+        let form = Some("application/x-www-form-urlencoded");
+        let json = Some("application/json; charset=utf-8");
+        assert!(nul_in_body(form, b"username=a%00&password=x"));
+        assert!(!nul_in_body(form, b"username=a%2500&password=x"));
+        assert!(nul_in_body(json, br#"{"name":"a\u0000"}"#));
+        assert!(nul_in_body(None, br#"{"name":"a\u0000"}"#));
+        assert!(nul_in_body(json, b"{\"name\":\"a\0\"}"));
+        assert!(!nul_in_body(json, br#"{"name":"a\\u0000"}"#));
+        assert!(nul_in_body(json, br#"{"name":"a\\\u0000"}"#));
+        assert!(nul_in_body(json, br#"{"name":"a\u00001"}"#));
+        assert!(!nul_in_body(json, br#"{"name":"Asha \u00e9"}"#));
+        assert!(nul_in_body(Some("text/plain"), b"a\0b"));
+        assert!(!nul_in_body(Some("text/plain"), b"a%00b"));
+    }
+
+    #[test]
+    fn percent_decoding_must_give_utf8() {
+        for good in ["", "q=asha", "q=%C3%A9", "q=100%", "q=%zz", "q=%E2%82%B9+1"] {
+            assert!(percent_decodes_to_utf8(good.as_bytes()), "{good}");
+        }
+        for bad in ["q=%FF", "q=%C3%28", "q=%ED%A0%80", "q=%C3", "a=1&q=%80"] {
+            assert!(!percent_decodes_to_utf8(bad.as_bytes()), "{bad}");
+        }
     }
 }

@@ -21,6 +21,7 @@ pub mod import;
 pub mod notify;
 pub mod routes;
 pub mod scheduler;
+pub mod server;
 pub mod startup;
 pub mod store;
 pub mod web;

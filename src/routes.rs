@@ -30,6 +30,7 @@ pub fn router(app: App) -> Router {
                 "this address does not accept that method; see /api/v1/docs",
             )
         })
+        .layer(middleware::from_fn_with_state(app.clone(), refuse_nul))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -43,6 +44,106 @@ pub fn router(app: App) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(app)
+}
+
+/// Refuses, before either face sees it, a request whose path, query string
+/// or body carries a NUL character: PostgreSQL cannot store one in text, so
+/// both backends and both faces refuse it the same way, with a 400. So is a
+/// query string or form that is not UTF-8 once percent-decoded, which the
+/// faces' decoders would otherwise turn silently into U+FFFD. The body is
+/// read here within the same size limit as the faces' own.
+async fn refuse_nul(
+    axum::extract::State(state): axum::extract::State<App>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    use crate::edge::{NulIn, nul_in_body, nul_in_uri, percent_decodes_to_utf8};
+    use axum::http::header;
+    let is_api = request.uri().path().starts_with("/api/");
+    let refuse = |status: StatusCode, code: &'static str, message: &str| {
+        if is_api {
+            axum::response::IntoResponse::into_response(ApiError::new(status, code, message))
+        } else {
+            crate::web::error_page(
+                crate::web::public_chrome(&state, "Not accepted", None),
+                status,
+                &crate::web::sentence(message),
+                "/",
+            )
+        }
+    };
+    if let Some(place) = nul_in_uri(request.uri()) {
+        return refuse(StatusCode::BAD_REQUEST, "nul_character", place.message());
+    }
+    if request
+        .uri()
+        .query()
+        .is_some_and(|q| !percent_decodes_to_utf8(q.as_bytes()))
+    {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "invalid_encoding",
+            "the query string is not UTF-8 text once percent-decoded",
+        );
+    }
+    // A body declared too large is left to the faces, which refuse it
+    // without reading it.
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > BODY_LIMIT) {
+        return next.run(request).await;
+    }
+    // Inside `DefaultBodyLimit`, so reading the body keeps to the limit.
+    let (parts, body) = request.into_parts();
+    let probe = axum::extract::Request::from_parts(parts.clone(), body);
+    let bytes =
+        match <bytes::Bytes as axum::extract::FromRequest<()>>::from_request(probe, &()).await {
+            Ok(bytes) => bytes,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return refuse(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    "the request body is too large",
+                );
+            }
+            Err(_) => {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    "unreadable_body",
+                    "the request body could not be read",
+                );
+            }
+        };
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if nul_in_body(content_type, &bytes) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "nul_character",
+            NulIn::Body.message(),
+        );
+    }
+    let is_form = content_type.is_some_and(|ct| {
+        ct.to_ascii_lowercase()
+            .starts_with("application/x-www-form-urlencoded")
+    });
+    if is_form && !percent_decodes_to_utf8(&bytes) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "invalid_encoding",
+            "the form is not UTF-8 text once percent-decoded",
+        );
+    }
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    ))
+    .await
 }
 
 /// Headers every response carries: no scripts or frames from elsewhere (and

@@ -1,6 +1,6 @@
 //! Putting the service together: connect and migrate the database, create
 //! the owner on first start, bind the listener (port 0 in tests) and serve
-//! until a shutdown signal, finishing requests in flight.
+//! until a shutdown signal, finishing requests in flight (see [`crate::server`]).
 
 use crate::app::{App, apply_saved_settings};
 use crate::chain::ChainKey;
@@ -192,12 +192,26 @@ impl Application {
                 "the daily scheduler is off (DUETRACK_SCHEDULER=off); run `duetrack remind` instead"
             );
         }
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let mut limits = crate::server::Limits::of(&self.config);
+        if let Some(files) = crate::server::raise_open_file_limit() {
+            // Room for the database pools, the log and the outbox besides
+            // connections, so that a full house is answered 503 rather than
+            // failing to accept.
+            let reserve = 64 + 2 * self.config.db_max_connections as usize;
+            let fits = usize::try_from(files)
+                .unwrap_or(usize::MAX)
+                .saturating_sub(reserve)
+                .max(1);
+            if limits.max_connections > fits {
+                tracing::warn!(
+                    open_files = files,
+                    "DUETRACK_MAX_CONNECTIONS ({}) is above what this process may open; serving at most {fits} connections at once (raise the open-files limit, ulimit -n, to allow more)",
+                    limits.max_connections
+                );
+                limits.max_connections = fits;
+            }
+        }
+        let result = crate::server::serve(self.listener, self.router, limits, shutdown).await;
         for task in background {
             task.abort();
         }

@@ -97,7 +97,7 @@ impl AppError {
     pub fn field(&self) -> Option<&str> {
         match self {
             AppError::Invalid(problems) => problems.first().map(|p| p.field.as_str()),
-            AppError::BadRequest { field, .. } => Some(field),
+            AppError::BadRequest { field, .. } => Some(*field).filter(|f| !f.is_empty()),
             AppError::Conflict { field, .. } | AppError::Rejected { field, .. } => *field,
             _ => None,
         }
@@ -208,6 +208,11 @@ impl From<StoreError> for AppError {
                 tracing::error!(?refusal, "a refusal reached the application unworded");
                 AppError::Internal
             }
+            StoreError::Db(e) if crate::store::db::is_nul_in_text(&e) => AppError::BadRequest {
+                code: "nul_character",
+                field: "",
+                message: "text must not contain NUL (U+0000) characters".to_string(),
+            },
             StoreError::Db(e) => match crate::store::db::failure_of(&e) {
                 Failure::Busy => {
                     tracing::warn!(error = %e, "database busy");

@@ -144,6 +144,10 @@ impl From<AppError> for ApiError {
                     })
                     .collect(),
             ),
+            // A refusal that names no field (text the database cannot store).
+            AppError::BadRequest {
+                code, field: "", ..
+            } => ApiError::new(StatusCode::BAD_REQUEST, code, detail),
             AppError::BadRequest { code, field, .. } => ApiError::bad_request(code, field, detail),
             AppError::NotFound { .. } => ApiError::not_found(detail),
             AppError::Conflict { code, field, .. } => {

@@ -129,6 +129,16 @@ pub(crate) fn read(path: &Path, file: &str, problems: &mut Problems) -> Option<T
         if fields.iter().all(String::is_empty) {
             continue;
         }
+        if let Some(at) = fields.iter().position(|f| f.contains('\0')) {
+            let column = header.as_ref().and_then(|h| h.get(at)).map(String::as_str);
+            problems.add(
+                file,
+                line,
+                column,
+                "contains a NUL character (U+0000), which no database here can store",
+            );
+            continue;
+        }
         if header.is_none() {
             header = Some(fields);
         } else {
@@ -409,6 +419,18 @@ fn not_a_time(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_nul_character_is_a_problem_on_its_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, "name,due\nAsha,1\nBa\0la,2\n").unwrap();
+        let mut problems = Problems::default();
+        read(&path, "t.csv", &mut problems);
+        let refused = problems.finish(()).unwrap_err();
+        assert_eq!(refused.problems[0].line, 3);
+        assert_eq!(refused.problems[0].column.as_deref(), Some("name"));
+    }
 
     #[test]
     fn lines_are_counted_alike_with_crlf_and_lf_and_across_quoted_breaks() {

@@ -477,6 +477,29 @@ impl Tx {
     }
 }
 
+/// Text with a NUL character, which PostgreSQL cannot store; refused on
+/// both backends before it is bound, as [`DbError::Encode`]. The request
+/// edge refuses such text first; this is the second line.
+#[derive(Debug, thiserror::Error)]
+#[error("text must not contain NUL (U+0000) characters")]
+pub struct NulInText;
+
+/// Whether a database error is a refusal of text holding a NUL.
+pub fn is_nul_in_text(error: &DbError) -> bool {
+    matches!(error, DbError::Encode(e) if e.is::<NulInText>())
+}
+
+fn refuse_nul<'a>(args: impl IntoIterator<Item = &'a Arg>) -> Result<(), DbError> {
+    let nul = args
+        .into_iter()
+        .any(|arg| matches!(arg, Arg::Text(Some(text)) if text.contains('\0')));
+    if nul {
+        Err(DbError::Encode(Box::new(NulInText)))
+    } else {
+        Ok(())
+    }
+}
+
 macro_rules! bind_all {
     ($query:expr, $args:expr) => {{
         let mut query = $query;
@@ -500,6 +523,7 @@ impl Tx {
 
     /// Runs a statement; returns the number of rows it changed.
     pub async fn execute(&mut self, sql: &str, args: &[Arg]) -> Result<u64, DbError> {
+        refuse_nul(args)?;
         Ok(match &mut self.inner {
             Conn::Sqlite(tx) => bind_all!(sqlx::query(sql), args)
                 .execute(&mut **tx)
@@ -526,6 +550,7 @@ impl Tx {
         // (SQLite 32,766; PostgreSQL 65,535).
         const MAX_VALUES: usize = 20_000;
         const MAX_ROWS: usize = 500;
+        refuse_nul(rows.iter().flatten())?;
         let width = columns.len().max(1);
         let per_statement = (MAX_VALUES / width).clamp(1, MAX_ROWS);
         let head = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
@@ -576,6 +601,7 @@ impl Tx {
     }
 
     pub async fn fetch_all(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<Row>, DbError> {
+        refuse_nul(args)?;
         Ok(match &mut self.inner {
             Conn::Sqlite(tx) => bind_all!(sqlx::query(sql), args)
                 .fetch_all(&mut **tx)
@@ -597,6 +623,7 @@ impl Tx {
         sql: &str,
         args: &[Arg],
     ) -> Result<Option<Row>, DbError> {
+        refuse_nul(args)?;
         Ok(match &mut self.inner {
             Conn::Sqlite(tx) => bind_all!(sqlx::query(sql), args)
                 .fetch_optional(&mut **tx)

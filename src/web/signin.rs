@@ -89,12 +89,22 @@ struct NextParam {
     next: Option<String>,
 }
 
-/// Only paths on this site, so a link cannot send someone elsewhere after sign-in.
+/// Only paths on this site, so a link cannot send someone elsewhere after
+/// sign-in: exactly one leading `/`, then no `/` or `\` straight after it,
+/// and no backslash, control character or whitespace anywhere (browsers
+/// drop tabs and newlines and read `\` as `/`, so `/\t/evil` becomes
+/// `//evil`). Anything else, and anything with a scheme, gives the default page.
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => String::new(),
-    }
+    let Some(n) = next else {
+        return String::new();
+    };
+    let safe = n.starts_with('/')
+        && !n[1..].starts_with(['/', '\\'])
+        && !n
+            .chars()
+            .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+        && !n.contains("://");
+    if safe { n.to_string() } else { String::new() }
 }
 
 async fn login_page(
@@ -151,6 +161,9 @@ async fn login(
     let hours = state.config().session_hours;
     let outcome = match state.sign_in(&form.username, &form.password, &client).await {
         Ok(o) => o,
+        Err(e @ crate::app::AppError::BadRequest { .. }) => {
+            return failed(&super::sentence(&e.to_string()), StatusCode::BAD_REQUEST);
+        }
         Err(e) => {
             tracing::error!(error = %e, "sign-in failed");
             return failed(
@@ -332,5 +345,39 @@ async fn set_password(
                 StatusCode::SERVICE_UNAVAILABLE,
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_plain_paths_on_this_site_are_followed() {
+        for good in ["/dashboard", "/customers/3?tab=ledger", "/portal", "/"] {
+            assert_eq!(safe_next(Some(good)), good);
+        }
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/\t/evil.example",
+            "\t/evil.example",
+            "/\r\n/evil.example",
+            "/\n/evil.example",
+            "/\0/evil.example",
+            "/ /evil.example",
+            "/\u{a0}/evil.example",
+            "/\u{2028}/evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "evil.example",
+            "///evil.example",
+            "/customers\\..\\evil",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "");
     }
 }

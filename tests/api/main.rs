@@ -12,6 +12,7 @@ mod customers;
 mod email;
 mod export;
 mod faults;
+mod hostile;
 mod import;
 mod import_own;
 mod ledger;
