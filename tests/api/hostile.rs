@@ -203,12 +203,15 @@ async fn location_after_sign_in(app: &TestApp, next: &str) -> String {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    let (form_cookie, form_token) = crate::helpers::login_form(&client, app).await;
     let response = client
         .post(app.url("/login"))
+        .header("cookie", form_cookie)
         .form(&[
             ("username", "admin"),
             ("password", ADMIN_PASSWORD),
             ("next", next),
+            ("form_token", form_token.as_str()),
         ])
         .send()
         .await
@@ -413,9 +416,15 @@ async fn web_session(app: &TestApp) -> (String, String) {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    let (form_cookie, form_token) = crate::helpers::login_form(&client, app).await;
     let response = client
         .post(app.url("/login"))
-        .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
+        .header("cookie", form_cookie)
+        .form(&[
+            ("username", "admin"),
+            ("password", ADMIN_PASSWORD),
+            ("form_token", form_token.as_str()),
+        ])
         .send()
         .await
         .unwrap();
