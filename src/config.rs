@@ -111,6 +111,12 @@ pub struct RawSettings {
     /// Most connections open at once from one client address.
     #[arg(long, env = "DUETRACK_MAX_CONNECTIONS_PER_ADDRESS", global = true)]
     pub max_connections_per_address: Option<String>,
+    /// Most requests being answered at once; one more is answered 503 at once.
+    #[arg(long, env = "DUETRACK_MAX_REQUESTS_IN_FLIGHT", global = true)]
+    pub max_requests_in_flight: Option<String>,
+    /// Most requests being answered at once for one client address (with DUETRACK_TRUST_PROXY, the forwarded one).
+    #[arg(long, env = "DUETRACK_MAX_REQUESTS_PER_ADDRESS", global = true)]
+    pub max_requests_per_address: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -213,6 +219,10 @@ pub struct Config {
     pub idle_timeout: std::time::Duration,
     pub max_connections: usize,
     pub max_connections_per_address: usize,
+    /// Requests answered at once, in all and per client address, past
+    /// which more are shed at once instead of queueing.
+    pub max_requests_in_flight: usize,
+    pub max_requests_per_address: usize,
 }
 
 /// A wrong configuration value, naming the variable that holds it.
@@ -531,6 +541,18 @@ impl Config {
             64,
             (1, 1_000_000),
         )?;
+        let max_requests_in_flight = number(
+            "DUETRACK_MAX_REQUESTS_IN_FLIGHT",
+            &raw.max_requests_in_flight,
+            512,
+            (1, 1_000_000),
+        )?;
+        let max_requests_per_address = number(
+            "DUETRACK_MAX_REQUESTS_PER_ADDRESS",
+            &raw.max_requests_per_address,
+            64,
+            (1, 1_000_000),
+        )?;
         let trust_proxy = match given(&raw.trust_proxy)
             .map(str::to_ascii_lowercase)
             .as_deref()
@@ -575,6 +597,8 @@ impl Config {
             idle_timeout,
             max_connections,
             max_connections_per_address,
+            max_requests_in_flight,
+            max_requests_per_address,
         })
     }
 

@@ -22,6 +22,7 @@ pub mod notify;
 pub mod routes;
 pub mod scheduler;
 pub mod server;
+pub mod shed;
 pub mod startup;
 pub mod store;
 pub mod web;

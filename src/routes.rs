@@ -36,6 +36,11 @@ pub fn router(app: App) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
+        // Before any work: a request past the limits is answered at once.
+        .layer(middleware::from_fn_with_state(
+            crate::shed::Shedder::new(app.clone()),
+            crate::shed::shed,
+        ))
         // Outside the timeout, so that even a timed-out answer is a problem
         // document with the security headers.
         .layer(middleware::map_response_with_state(

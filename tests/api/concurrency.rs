@@ -13,7 +13,8 @@ async fn hundreds_of_concurrent_payments_lose_no_update(backend: Backend) {
     // 300 connections at once from one address stand for 300 clients:
     // lift the per-address cap, which would answer most of them 503.
     let app = spawn_app_with(backend, |s| {
-        s.max_connections_per_address = Some("1000".into())
+        s.max_connections_per_address = Some("1000".into());
+        s.max_requests_per_address = Some("1000".into());
     })
     .await;
     let c = app.customer("Busy Counter").await;

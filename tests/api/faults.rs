@@ -13,6 +13,7 @@ use std::process::Command;
 crate::on_both_backends!(
     a_database_that_is_not_ours_is_refused_untouched,
     cut_connections_answer_503_and_recover_by_themselves,
+    past_capacity_requests_are_shed_at_once_and_the_rest_served,
 );
 
 fn duetrack(envs: &[(&str, String)], args: &[&str]) -> std::process::Output {
@@ -221,4 +222,55 @@ async fn a_full_disk_answers_503_and_writes_resume_when_space_returns() {
     assert!(verify.status.success(), "{verify:?}");
     drop(app);
     let _ = Command::new("umount").arg("-l").arg(mount.path()).status();
+}
+
+async fn past_capacity_requests_are_shed_at_once_and_the_rest_served(backend: Backend) {
+    use crate::helpers::ADMIN_PASSWORD;
+    // Sign-ins are slow on purpose (Argon2), so a burst of them holds the
+    // few places there are.
+    for (in_flight, per_address, code, status) in [
+        ("2", "1000", "overloaded", 503),
+        ("1000", "2", "too_many_requests", 429),
+    ] {
+        let app = spawn_app_with(backend, |s| {
+            s.max_requests_in_flight = Some(in_flight.into());
+            s.max_requests_per_address = Some(per_address.into());
+        })
+        .await;
+        let mut burst = Vec::new();
+        for _ in 0..24 {
+            let (client, url) = (app.client.clone(), app.url("/api/v1/auth/login"));
+            burst.push(tokio::spawn(async move {
+                let reply = client
+                    .post(url)
+                    .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+                    .send()
+                    .await
+                    .unwrap();
+                let retry = reply.headers().get("retry-after").is_some();
+                let status = reply.status().as_u16();
+                let body: serde_json::Value = reply.json().await.unwrap_or_default();
+                (
+                    status,
+                    retry,
+                    body["code"].as_str().unwrap_or_default().to_string(),
+                )
+            }));
+        }
+        let (mut served, mut shed) = (0, 0);
+        for attempt in burst {
+            let (got, retry, got_code) = attempt.await.unwrap();
+            if got == 200 {
+                served += 1;
+            } else {
+                assert_eq!((got, got_code.as_str()), (status, code));
+                assert!(retry, "a shed request says when to come back");
+                shed += 1;
+            }
+        }
+        assert!(served >= 1 && shed >= 1, "{served} served, {shed} shed");
+        // Health is never shed, and the service answers normally afterwards.
+        app.get("/healthz").await;
+        app.get("/api/v1/customers").await.ok(200);
+    }
 }
