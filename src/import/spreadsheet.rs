@@ -59,13 +59,35 @@ pub fn parse_customers(
         |f| f.to_string_lossy().into_owned(),
     );
     let mut problems = Problems::default();
-    let mut out = Vec::new();
     let Some(t) = table::read(path, &file, &mut problems) else {
-        return problems.finish(out);
+        return problems.finish(Vec::new());
     };
+    customers_of(&file, t, problems, currency)
+}
+
+/// [`parse_customers`] of a file's contents, named `file` in problems.
+pub fn parse_customers_bytes(
+    bytes: &[u8],
+    file: &str,
+    currency: Currency,
+) -> Result<Vec<SpreadsheetCustomer>, ImportRefused> {
+    let mut problems = Problems::default();
+    let Some(t) = table::read_bytes(bytes, file, &mut problems) else {
+        return problems.finish(Vec::new());
+    };
+    customers_of(file, t, problems, currency)
+}
+
+fn customers_of(
+    file: &str,
+    t: table::Table,
+    mut problems: Problems,
+    currency: Currency,
+) -> Result<Vec<SpreadsheetCustomer>, ImportRefused> {
+    let mut out = Vec::new();
     if t.is_empty() {
         problems.add(
-            &file,
+            file,
             0,
             None,
             "is empty: it has no header and no customers",

@@ -61,7 +61,12 @@ pub(crate) fn read(path: &Path, file: &str, problems: &mut Problems) -> Option<T
             return None;
         }
     };
-    let text = match std::str::from_utf8(&bytes) {
+    read_bytes(&bytes, file, problems)
+}
+
+/// [`read`] of a file's contents, named `file` in problems.
+pub(crate) fn read_bytes(bytes: &[u8], file: &str, problems: &mut Problems) -> Option<Table> {
+    let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
             let at = e.valid_up_to();
