@@ -8,6 +8,7 @@ mod backup;
 mod bad_input;
 mod cli;
 mod concurrency;
+mod crash;
 mod customers;
 mod email;
 mod export;
