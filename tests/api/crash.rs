@@ -101,6 +101,18 @@ impl Node {
         let _ = self.child.wait();
     }
 
+    /// SIGTERM, as an operator would: a graceful shutdown that exits 0.
+    pub fn stop(mut self) {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        assert!(exit.success(), "a graceful shutdown exits 0: {exit:?}");
+    }
+
     pub async fn call(&self, method: &str, path: &str, body: Value) -> (u16, Value) {
         let response = self
             .client

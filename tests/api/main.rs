@@ -24,4 +24,5 @@ mod sessions;
 mod smtp;
 mod tamper;
 mod throttle_race;
+mod two_nodes;
 mod web;
