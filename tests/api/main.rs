@@ -17,6 +17,7 @@ mod hostile;
 mod import;
 mod import_own;
 mod ledger;
+mod ledger_props;
 mod limits;
 mod purge;
 mod scheduler;
