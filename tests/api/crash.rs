@@ -213,7 +213,7 @@ async fn a_kill_under_payment_load_loses_and_doubles_nothing(backend: Backend) {
             .ok(
                 "POST",
                 "/api/v1/customers",
-                json!({"name": format!("Load {i}")}),
+                json!({"name": format!("Load {i}"), "email": format!("load{i}@example.com")}),
             )
             .await["id"]
             .as_i64()
@@ -383,6 +383,29 @@ async fn a_kill_under_payment_load_loses_and_doubles_nothing(backend: Backend) {
         attempts.len(),
         "every key has exactly one payment"
     );
+
+    // Each payment queued its receipt in its own transaction: none lost to
+    // the kill, none doubled by the retries. Without SMTP each is written
+    // once as a file, named by its outbox row.
+    let receipts = node
+        .ok("GET", "/api/v1/emails?kind=receipt&per_page=1", Value::Null)
+        .await;
+    assert_eq!(receipts["total"], attempts.len(), "one receipt per payment");
+    let outbox = dir.path().join("data/outbox");
+    let receipt_files = || {
+        std::fs::read_dir(&outbox)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().ends_with("-receipt.eml"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let waiting = Instant::now();
+    while receipt_files() < attempts.len() && waiting.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(receipt_files(), attempts.len(), "each receipt written once");
 
     let verify = duetrack(dir.path(), &env).arg("verify").output().unwrap();
     assert!(
