@@ -13,13 +13,16 @@ use proptest::sample::Index;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 on_both_backends!(
     random_ledger_sequences_keep_the_books_consistent,
     a_pending_or_rejected_payment_cannot_be_voided,
 );
+
+/// How often each kind of step got each answer, to show what was exercised.
+type Stats = Mutex<BTreeMap<String, usize>>;
 
 const CASES: u32 = 24;
 const STEPS: usize = 30;
@@ -29,10 +32,12 @@ const PASSWORD: &str = "mango tree by the well";
 enum Op {
     Due {
         cents: i64,
+        issue_date: Option<&'static str>,
         due_date: Option<&'static str>,
     },
     Pay {
         cents: i64,
+        date: Option<&'static str>,
         advance: bool,
         /// Pay the whole balance instead (plus `cents` when `advance`).
         whole: bool,
@@ -57,10 +62,21 @@ fn op() -> impl Strategy<Value = Op> {
         Just(Some("2026-03-01")),
         Just(Some("2030-01-01")),
     ];
+    let issue_date = prop_oneof![
+        Just(None),
+        Just(Some("2025-05-01")),
+        Just(Some("2026-02-01"))
+    ];
+    let paid_on = prop_oneof![
+        Just(None),
+        Just(Some("2025-07-01")),
+        Just(Some("2026-04-01"))
+    ];
     prop_oneof![
-        4 => (1i64..50_000, due_date).prop_map(|(cents, due_date)| Op::Due { cents, due_date }),
-        4 => (1i64..60_000, any::<bool>(), prop::bool::weighted(0.2))
-            .prop_map(|(cents, advance, whole)| Op::Pay { cents, advance, whole }),
+        4 => (1i64..50_000, issue_date, due_date)
+            .prop_map(|(cents, issue_date, due_date)| Op::Due { cents, issue_date, due_date }),
+        4 => (1i64..60_000, paid_on, any::<bool>(), prop::bool::weighted(0.2))
+            .prop_map(|(cents, date, advance, whole)| Op::Pay { cents, date, advance, whole }),
         1 => any::<Index>().prop_map(Op::VoidDue),
         1 => any::<Index>().prop_map(Op::VoidPayment),
         2 => (1i64..40_000, prop::bool::weighted(0.2))
@@ -114,8 +130,15 @@ impl Model {
 }
 
 /// No 5xx, and a refusal is a 4xx problem with a code.
-fn answered(reply: &Reply, what: &str) -> Result<bool, TestCaseError> {
+fn answered(reply: &Reply, what: &str, stats: &Stats) -> Result<bool, TestCaseError> {
     let status = reply.status.as_u16();
+    let kind = what.split([' ', '(', '{']).next().unwrap_or(what);
+    let code = reply.body["code"].as_str().unwrap_or("");
+    *stats
+        .lock()
+        .unwrap()
+        .entry(format!("{kind} {status} {code}").trim().to_string())
+        .or_default() += 1;
     prop_assert!(status < 500, "{what}: {status} {}", reply.body);
     if status >= 400 {
         prop_assert!(
@@ -172,16 +195,24 @@ async fn step(
     session: &str,
     model: &mut Model,
     op: &Op,
+    stats: &Stats,
 ) -> Result<(), TestCaseError> {
     let what = format!("{op:?}");
     match op {
-        Op::Due { cents: c, due_date } => {
+        Op::Due {
+            cents: c,
+            issue_date,
+            due_date,
+        } => {
             let mut body = json!({"amount": money(*c)});
+            if let Some(d) = issue_date {
+                body["issue_date"] = json!(d);
+            }
             if let Some(d) = due_date {
                 body["due_date"] = json!(d);
             }
             let reply = app.add_due(customer, body).await;
-            if answered(&reply, &what)? {
+            if answered(&reply, &what, stats)? {
                 model
                     .dues
                     .insert(reply.body["id"].as_i64().unwrap(), (*c, false));
@@ -189,6 +220,7 @@ async fn step(
         }
         Op::Pay {
             cents: c,
+            date,
             advance,
             whole,
         } => {
@@ -198,13 +230,12 @@ async fn step(
                 (true, false) if owed > 0 => owed,
                 _ => *c,
             };
-            let reply = app
-                .pay(
-                    customer,
-                    json!({"amount": money(amount), "advance": advance}),
-                )
-                .await;
-            if answered(&reply, &what)? {
+            let mut body = json!({"amount": money(amount), "advance": advance});
+            if let Some(d) = date {
+                body["date"] = json!(d);
+            }
+            let reply = app.pay(customer, body).await;
+            if answered(&reply, &what, stats)? {
                 model
                     .payments
                     .insert(reply.body["id"].as_i64().unwrap(), (amount, "recorded"));
@@ -226,7 +257,7 @@ async fn step(
                 )
                 .await;
             let was_void = model.dues[&id].1;
-            if answered(&reply, &what)? {
+            if answered(&reply, &what, stats)? {
                 prop_assert!(!was_void, "{what}: a void due voided again");
                 model.dues.get_mut(&id).unwrap().1 = true;
             } else {
@@ -250,7 +281,7 @@ async fn step(
                 )
                 .await;
             let status = model.payments[&id].1;
-            if answered(&reply, &what)? {
+            if answered(&reply, &what, stats)? {
                 prop_assert_eq!(
                     status,
                     "recorded",
@@ -273,7 +304,7 @@ async fn step(
                         .json(&json!({"amount": money(amount)})),
                 )
                 .await;
-            if answered(&reply, &what)? {
+            if answered(&reply, &what, stats)? {
                 prop_assert_eq!(&reply.body["status"], "pending");
                 let id = reply.body["id"].as_i64().unwrap();
                 model.payments.insert(id, (amount, "pending"));
@@ -296,7 +327,7 @@ async fn step(
                     json!({"advance": advance}),
                 )
                 .await;
-            if answered(&reply, &what)? {
+            if answered(&reply, &what, stats)? {
                 prop_assert_eq!(status, "pending", "{}", what);
                 prop_assert!(
                     *advance || amount <= owed,
@@ -322,7 +353,7 @@ async fn step(
                     json!({"reason": "not in the bank statement"}),
                 )
                 .await;
-            if answered(&reply, &what)? {
+            if answered(&reply, &what, stats)? {
                 prop_assert_eq!(status, "pending", "{}", what);
                 model.payments.get_mut(&id).unwrap().1 = "rejected";
             } else {
@@ -431,6 +462,14 @@ async fn check_books(app: &TestApp, customer: i64, model: &Model) -> Result<(), 
     );
     let balance = balance(app, customer).await;
     prop_assert_eq!(balance, owed - recorded, "balance = dues - payments");
+    let statement = app
+        .get(&format!("/api/v1/customers/{customer}/statement"))
+        .await;
+    prop_assert_eq!(
+        cents(&statement.ok(200)["closing_balance"]),
+        balance,
+        "the statement closes on the balance"
+    );
     prop_assert_eq!(
         balance,
         outstanding - credit,
@@ -439,11 +478,11 @@ async fn check_books(app: &TestApp, customer: i64, model: &Model) -> Result<(), 
     Ok(())
 }
 
-async fn run_case(app: &TestApp, n: usize, ops: &[Op]) -> Result<(), TestCaseError> {
+async fn run_case(app: &TestApp, n: usize, ops: &[Op], stats: &Stats) -> Result<(), TestCaseError> {
     let (customer, session) = customer_with_login(app, n).await;
     let mut model = Model::default();
     for op in ops {
-        step(app, customer, &session, &mut model, op).await?;
+        step(app, customer, &session, &mut model, op, stats).await?;
     }
     check_books(app, customer, &model).await?;
     let verify = app.cli(&["verify"]).await;
@@ -460,6 +499,8 @@ async fn random_ledger_sequences_keep_the_books_consistent(backend: Backend) {
     let app = Arc::new(spawn_app(backend).await);
     let handle = tokio::runtime::Handle::current();
     let counter = Arc::new(AtomicUsize::new(0));
+    let stats: Arc<Stats> = Arc::default();
+    let seen = stats.clone();
     let result = tokio::task::spawn_blocking(move || {
         let mut runner = TestRunner::new(Config {
             cases: CASES,
@@ -469,11 +510,12 @@ async fn random_ledger_sequences_keep_the_books_consistent(backend: Backend) {
         });
         runner.run(&prop::collection::vec(op(), STEPS), |ops| {
             let n = counter.fetch_add(1, Ordering::SeqCst);
-            handle.block_on(run_case(&app, n, &ops))
+            handle.block_on(run_case(&app, n, &ops, &seen))
         })
     })
     .await
     .unwrap();
+    println!("{backend:?}: answers by step: {:?}", stats.lock().unwrap());
     if let Err(e) = result {
         panic!("{backend:?}: {e}");
     }
