@@ -54,6 +54,12 @@ enum Op {
         advance: bool,
     },
     Reject(Index),
+    /// Sends an earlier successful payment again with its key, or its key
+    /// with a different amount.
+    Replay {
+        pick: Index,
+        altered: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -84,6 +90,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(cents, whole)| Op::Report { cents, whole }),
         2 => (any::<Index>(), any::<bool>()).prop_map(|(pick, advance)| Op::Confirm { pick, advance }),
         1 => any::<Index>().prop_map(Op::Reject),
+        2 => (any::<Index>(), prop::bool::weighted(0.3))
+            .prop_map(|(pick, altered)| Op::Replay { pick, altered }),
     ]
 }
 
@@ -115,6 +123,8 @@ struct Model {
     payments: BTreeMap<i64, (i64, &'static str)>,
     /// Reported through the portal, in the order reported.
     reported: Vec<i64>,
+    /// Payments recorded with an Idempotency-Key: (key, body, id).
+    keyed: Vec<(String, Value, i64)>,
 }
 
 impl Model {
@@ -235,11 +245,21 @@ async fn step(
             if let Some(d) = date {
                 body["date"] = json!(d);
             }
-            let reply = app.pay(customer, body).await;
+            let key = format!("pay-{customer}-{}", model.payments.len());
+            let reply = app
+                .send(
+                    app.authed(
+                        app.client
+                            .post(app.url(&format!("/api/v1/customers/{customer}/payments"))),
+                    )
+                    .header("Idempotency-Key", &key)
+                    .json(&body),
+                )
+                .await;
             if answered(&reply, &what, stats)? {
-                model
-                    .payments
-                    .insert(reply.body["id"].as_i64().unwrap(), (amount, "recorded"));
+                let id = reply.body["id"].as_i64().unwrap();
+                model.payments.insert(id, (amount, "recorded"));
+                model.keyed.push((key, body, id));
             } else {
                 // Only an overpayment without advance is refused.
                 prop_assert!(!advance && amount > owed, "{what}: {}", reply.body);
@@ -340,6 +360,50 @@ async fn step(
                 prop_assert_eq!(&reply.body["code"], "overpayment");
             } else {
                 prop_assert_eq!(&reply.body["code"], "not_pending");
+            }
+        }
+        Op::Replay { pick, altered } => {
+            if model.keyed.is_empty() {
+                return Ok(());
+            }
+            let (key, mut body, id) = model.keyed[pick.index(model.keyed.len())].clone();
+            if *altered {
+                body["amount"] = json!(money(cents(&body["amount"]) + 1));
+            }
+            let reply = app
+                .send(
+                    app.authed(
+                        app.client
+                            .post(app.url(&format!("/api/v1/customers/{customer}/payments"))),
+                    )
+                    .header("Idempotency-Key", &key)
+                    .json(&body),
+                )
+                .await;
+            if answered(&reply, &what, stats)? {
+                prop_assert!(
+                    !altered,
+                    "{what}: a reused key with another amount was accepted"
+                );
+                prop_assert_eq!(reply.status.as_u16(), 201);
+                prop_assert_eq!(
+                    reply
+                        .headers
+                        .get("idempotent-replayed")
+                        .and_then(|v| v.to_str().ok()),
+                    Some("true"),
+                    "{}: a replay says so",
+                    what
+                );
+                prop_assert_eq!(
+                    reply.body["id"].as_i64(),
+                    Some(id),
+                    "{}: the same payment",
+                    what
+                );
+            } else {
+                prop_assert!(*altered, "{what}: a replay was refused: {}", reply.body);
+                prop_assert_eq!(&reply.body["code"], "idempotency_key_reused");
             }
         }
         Op::Reject(pick) => {
@@ -692,6 +756,7 @@ async fn loose_step(
                 false,
             )
         }
+        Op::Replay { .. } => return Ok(()),
         Op::Reject(index) => {
             let Some(id) = pick(&ids.lock().unwrap().reported, index) else {
                 return Ok(());
