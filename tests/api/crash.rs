@@ -1,4 +1,5 @@
-//! The real binary killed with SIGKILL in the middle of a payment load, then
+//! The real binary killed with SIGKILL in the middle of a payment load (and
+//! voids of some of those payments), then
 //! started again on the same database: nothing acknowledged is lost, nothing
 //! is recorded twice, and `duetrack verify` finds the store whole.
 
@@ -232,13 +233,15 @@ async fn a_kill_under_payment_load_loses_and_doubles_nothing(backend: Backend) {
     let acknowledged = Arc::new(AtomicUsize::new(0));
     let next = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
+    let acked_ids: Arc<Mutex<Vec<i64>>> = Arc::default();
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..WORKERS {
-        let (attempts, acknowledged, next, stop) = (
+        let (attempts, acknowledged, next, stop, acked_ids) = (
             attempts.clone(),
             acknowledged.clone(),
             next.clone(),
             stop.clone(),
+            acked_ids.clone(),
         );
         let (client, base, token) = (node.client.clone(), node.base.clone(), node.token.clone());
         let customers = customers.clone();
@@ -256,12 +259,44 @@ async fn a_kill_under_payment_load_loses_and_doubles_nothing(backend: Backend) {
                 attempt.outcome = match result {
                     Ok((201, _, body)) => {
                         acknowledged.fetch_add(1, Ordering::SeqCst);
-                        Outcome::Acknowledged(body["id"].as_i64().expect("a payment id"))
+                        let id = body["id"].as_i64().expect("a payment id");
+                        acked_ids.lock().unwrap().push(id);
+                        Outcome::Acknowledged(id)
                     }
                     Ok((status, _, body)) => Outcome::Answered(status, body),
                     Err(_) => Outcome::NoAnswer,
                 };
                 attempts.lock().unwrap().push(attempt);
+                if broken {
+                    break;
+                }
+            }
+        });
+    }
+    // Meanwhile a clerk voids recent payments, one at a time.
+    let voids: Arc<Mutex<Vec<(i64, Outcome)>>> = Arc::default();
+    {
+        let (voids, stop, acked_ids) = (voids.clone(), stop.clone(), acked_ids.clone());
+        let (client, base, token) = (node.client.clone(), node.base.clone(), node.token.clone());
+        workers.spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                let Some(id) = acked_ids.lock().unwrap().pop() else {
+                    continue;
+                };
+                let result = client
+                    .post(format!("{base}/api/v1/payments/{id}/void"))
+                    .bearer_auth(&token)
+                    .json(&json!({"reason": "entered twice"}))
+                    .send()
+                    .await;
+                let outcome = match result {
+                    Ok(r) if r.status() == 200 => Outcome::Acknowledged(id),
+                    Ok(r) => Outcome::Answered(r.status().as_u16(), Value::Null),
+                    Err(_) => Outcome::NoAnswer,
+                };
+                let broken = matches!(outcome, Outcome::NoAnswer);
+                voids.lock().unwrap().push((id, outcome));
                 if broken {
                     break;
                 }
@@ -334,6 +369,35 @@ async fn a_kill_under_payment_load_loses_and_doubles_nothing(backend: Backend) {
         final_ids.insert(attempt.key.clone(), body["id"].as_i64().unwrap());
     }
 
+    // Voids: each acknowledged one stands; any other is tried once more.
+    let voids = voids.lock().unwrap().clone();
+    let mut voids_acknowledged = 0;
+    for (id, outcome) in &voids {
+        match outcome {
+            Outcome::Acknowledged(_) => voids_acknowledged += 1,
+            Outcome::Answered(status, _) => assert_eq!(*status, 503, "void of {id}"),
+            Outcome::NoAnswer => {}
+        }
+        let (status, body) = node
+            .call(
+                "POST",
+                &format!("/api/v1/payments/{id}/void"),
+                json!({"reason": "entered twice"}),
+            )
+            .await;
+        match outcome {
+            Outcome::Acknowledged(_) => {
+                assert_eq!(status, 409, "void of {id} survived the kill: {body}");
+                assert_eq!(body["code"], "already_void");
+            }
+            _ => assert!(
+                status == 200 || (status == 409 && body["code"] == "already_void"),
+                "void of {id} retried: {status} {body}"
+            ),
+        }
+    }
+    let voided: BTreeSet<i64> = voids.iter().map(|(id, _)| *id).collect();
+
     // The ledger: exactly one payment per key, and the balances add up.
     let mut stored = BTreeSet::new();
     for (index, &c) in customers.iter().enumerate() {
@@ -347,8 +411,16 @@ async fn a_kill_under_payment_load_loses_and_doubles_nothing(backend: Backend) {
         let items = payments["items"].as_array().unwrap();
         let mut references = BTreeSet::new();
         let mut paid = 0;
+        let mut void = 0;
         for p in items {
-            assert_eq!(p["status"], "recorded", "{p}");
+            let id = p["id"].as_i64().unwrap();
+            if voided.contains(&id) {
+                assert_eq!(p["status"], "void", "{p}");
+                void += cents(p["amount"].as_str().unwrap());
+            } else {
+                assert_eq!(p["status"], "recorded", "{p}");
+                paid += cents(p["amount"].as_str().unwrap());
+            }
             let reference = p["reference"].as_str().unwrap().to_string();
             assert!(
                 references.insert(reference.clone()),
@@ -360,7 +432,6 @@ async fn a_kill_under_payment_load_loses_and_doubles_nothing(backend: Backend) {
                 "payment {} is the one its key answers with",
                 p["id"]
             );
-            paid += cents(p["amount"].as_str().unwrap());
             stored.insert(reference);
         }
         let expected: i64 = attempts
@@ -368,7 +439,11 @@ async fn a_kill_under_payment_load_loses_and_doubles_nothing(backend: Backend) {
             .filter(|a| a.customer == c)
             .map(|a| cents(&a.amount))
             .sum();
-        assert_eq!(paid, expected, "customer {index}: the sum of its payments");
+        assert_eq!(
+            paid + void,
+            expected,
+            "customer {index}: the sum of its payments"
+        );
         let customer = node
             .ok("GET", &format!("/api/v1/customers/{c}"), Value::Null)
             .await;
@@ -418,9 +493,10 @@ async fn a_kill_under_payment_load_loses_and_doubles_nothing(backend: Backend) {
     println!(
         "{backend:?}: {} payments sent, {} acknowledged before SIGKILL and replayed after, \
          {unanswered} without a 201 retried ({committed_unanswered} had committed and were replayed), \
-         {:.1}s",
+         {} voids tried during the load ({voids_acknowledged} acknowledged), {:.1}s",
         attempts.len(),
         replayed_acked,
+        voided.len(),
         started.elapsed().as_secs_f64()
     );
 }
