@@ -382,7 +382,7 @@ async fn void_due(
 #[utoipa::path(post, path = "/api/v1/payments/{id}/void", tag = "ledger", params(("id" = i64, Path)), request_body = VoidRequest, responses(
     (status = 200, body = PaymentView),
     (status = 404, body = Problem),
-    (status = 409, description = "Already void", body = Problem),
+    (status = 409, description = "Already void, or a reported payment that is pending or rejected (`not_recorded`)", body = Problem),
     (status = 422, body = Problem),
 ))]
 async fn void_payment(

@@ -18,7 +18,7 @@ on_both_backends!(
 
 /// A time zone where it is now between 01:00 and 22:00, so that "23:30"
 /// has not come yet today whatever the clock says.
-fn daytime_zone() -> (&'static str, NaiveDate) {
+pub(crate) fn daytime_zone() -> (&'static str, NaiveDate) {
     for zone in [
         "UTC",
         "Asia/Kolkata",

@@ -85,6 +85,30 @@ impl Store {
                 format!("payment {payment_id} is already void"),
             ));
         }
+        // A payment a customer reported never lowered the balance while it
+        // was pending, nor once rejected: voiding it would raise the balance
+        // by money that was never taken off. Staff reject a pending payment.
+        match before.status {
+            PaymentStatus::Recorded | PaymentStatus::Void => {}
+            PaymentStatus::Pending => {
+                return Err(StoreError::conflict(
+                    "not_recorded",
+                    None,
+                    format!(
+                        "payment {payment_id} is pending and has not changed the balance; reject it instead of voiding it"
+                    ),
+                ));
+            }
+            PaymentStatus::Rejected => {
+                return Err(StoreError::conflict(
+                    "not_recorded",
+                    None,
+                    format!(
+                        "payment {payment_id} was rejected and never changed the balance; there is nothing to void"
+                    ),
+                ));
+            }
+        }
         ledger::check_payment_void(customer.balance, before.amount)?;
         tx.execute(
             "UPDATE payments SET status = 'void', unallocated = amount, voided_at = $1, voided_by = $2, void_reason = $3 WHERE id = $4",
