@@ -418,6 +418,8 @@ pub struct Paging {
 
 pub const DEFAULT_PER_PAGE: i64 = 20;
 pub const MAX_PER_PAGE: i64 = 100;
+/// The last page number a list accepts.
+pub const MAX_PAGE: i64 = 1_000_000_000;
 
 impl Paging {
     /// Reads `page` (from 1) and `per_page` (1 to 100, default 20).
@@ -432,7 +434,7 @@ impl Paging {
             Some(p) => p
                 .parse::<i64>()
                 .ok()
-                .filter(|n| (1..=1_000_000_000).contains(n))
+                .filter(|n| (1..=MAX_PAGE).contains(n))
                 .ok_or_else(|| {
                     AppError::bad_request(
                         "invalid_page",

@@ -1,13 +1,15 @@
 //! Makes the OpenAPI description say what the API does, where the derive
 //! macros alone say less: errors are `application/problem+json`; every
-//! protected operation can answer 401 and 403; pages, ids and the closed
+//! protected operation can answer 401 and 403; every operation can answer
+//! 400 (a NUL character, a malformed id, query or JSON body), and one with
+//! a body also 413, 415 and 422; pages, ids and the closed
 //! lists of values (statuses, kinds, sort orders) are typed with their
 //! ranges and values, although the handlers read them as text to word
 //! their own errors; and an activity entry's `before` and `after` may be
 //! null. The lists come from the domain's own enums, so they cannot drift.
 
 use super::access::action_of;
-use crate::app::input::MAX_PER_PAGE;
+use crate::app::input::{MAX_PAGE, MAX_PER_PAGE};
 use crate::domain::customers::CustomerStatus;
 use crate::domain::ledger::PaymentStatus;
 use crate::domain::notifications::{EmailKind, EmailStatus};
@@ -33,6 +35,24 @@ impl utoipa::Modify for Contract {
             ] {
                 let Some(op) = op else { continue };
                 errors_are_problems(op);
+                add_problem(
+                    op,
+                    "400",
+                    "The request is malformed: a NUL character, or an id, query parameter or JSON body that cannot be read",
+                );
+                if op.request_body.is_some() {
+                    add_problem(op, "413", "The request body is too large");
+                    add_problem(
+                        op,
+                        "415",
+                        "The body is not sent as JSON (Content-Type: application/json)",
+                    );
+                    add_problem(
+                        op,
+                        "422",
+                        "The body is not a JSON object, or a field is missing or wrong",
+                    );
+                }
                 if action_of(method_name(&method), path).is_some() {
                     add_problem(op, "401", "Not signed in, or the session has ended");
                     add_problem(op, "403", "Signed in, but not allowed to do this");
@@ -127,11 +147,11 @@ fn type_parameters(op: &mut Operation, path: &str) {
     };
     for p in parameters.iter_mut() {
         let schema = match (&p.parameter_in, p.name.as_str()) {
-            (ParameterIn::Path, "id") => integer(1, None),
-            (ParameterIn::Query, "page") => integer(1, None),
+            (ParameterIn::Path, "id") => integer(1, Some(i64::MAX)),
+            (ParameterIn::Query, "page") => integer(1, Some(MAX_PAGE)),
             (ParameterIn::Query, "per_page") => integer(1, Some(MAX_PER_PAGE)),
             (ParameterIn::Query, "customer_id" | "entity_id") if path == "/api/v1/emails" => {
-                integer(1, None)
+                integer(1, Some(i64::MAX))
             }
             (ParameterIn::Query, "status") => match statuses(path) {
                 Some(values) => one_of(values),

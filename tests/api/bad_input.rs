@@ -312,3 +312,91 @@ async fn impossible_dates_are_refused(backend: Backend) {
     assert_eq!(backwards.problem(422)["field"], "due_date");
     assert_eq!(app.balance(c).await, "0.00");
 }
+
+/// What the fuzzer (`scripts/fuzz.sh`) found undocumented: every operation
+/// can refuse a malformed request with 400, one with a body can also answer
+/// 413, 415 and 422, and ids and pages are bounded as the server reads them.
+/// Each of these answers is real, so the description has to list it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_description_lists_the_answers_to_bad_input() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let spec = app
+        .send(app.client.get(app.url("/api/v1/openapi.json")))
+        .await
+        .ok(200)
+        .clone();
+    let mut checked = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            let mut needed = vec!["400"];
+            if op.get("requestBody").is_some() {
+                needed.extend(["413", "415", "422"]);
+            }
+            for status in needed {
+                let content = &responses
+                    .get(status)
+                    .unwrap_or_else(|| panic!("{method} {path} does not list {status}"))["content"];
+                assert_eq!(
+                    content["application/problem+json"]["schema"]["$ref"],
+                    "#/components/schemas/Problem",
+                    "{method} {path} {status}"
+                );
+            }
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let bound = match (p["in"].as_str(), p["name"].as_str()) {
+                    (Some("path"), Some("id")) => i64::MAX,
+                    (Some("query"), Some("page")) => 1_000_000_000,
+                    _ => continue,
+                };
+                assert_eq!(
+                    p["schema"]["maximum"], bound,
+                    "{method} {path} {}",
+                    p["name"]
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 40, "only {checked} operations");
+
+    // The answers themselves, one of each.
+    let c = app.customer("Asha").await;
+    app.get("/api/v1/customers/9223372036854775808")
+        .await
+        .problem(400);
+    app.get("/api/v1/customers?page=1000000001")
+        .await
+        .problem(400);
+    app.get("/api/v1/customers?page=1000000000").await.ok(200);
+    app.post_raw(&format!("/api/v1/customers/{c}/dues"), "text/plain", "1")
+        .await
+        .problem(415);
+    app.post_raw(
+        &format!("/api/v1/customers/{c}/dues"),
+        "application/json",
+        "null",
+    )
+    .await
+    .problem(422);
+    app.post_raw(
+        &format!("/api/v1/customers/{c}/dues"),
+        "application/json",
+        "{",
+    )
+    .await
+    .problem(400);
+    // The optional body of a removal was read as 400 when too large.
+    let huge = format!(r#"{{"reason": "{}"}}"#, "x".repeat(70 * 1024));
+    let reply = app
+        .send(
+            app.client
+                .delete(app.url(&format!("/api/v1/customers/{c}")))
+                .bearer_auth(&app.token)
+                .header("content-type", "application/json")
+                .body(huge),
+        )
+        .await;
+    reply.problem(413);
+    app.get(&format!("/api/v1/customers/{c}")).await.ok(200);
+}
