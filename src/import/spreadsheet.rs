@@ -86,12 +86,7 @@ fn customers_of(
 ) -> Result<Vec<SpreadsheetCustomer>, ImportRefused> {
     let mut out = Vec::new();
     if t.is_empty() {
-        problems.add(
-            file,
-            0,
-            None,
-            "is empty: it has no header and no customers",
-        );
+        problems.add(file, 0, None, "is empty: it has no header and no customers");
         return problems.finish(out);
     }
     let name = t.require(NAME, &mut problems);
