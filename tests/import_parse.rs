@@ -310,3 +310,17 @@ fn a_latin1_spreadsheet_or_one_without_names_is_refused() {
         "the required column 'name' is missing",
     );
 }
+
+/// Found by the csv_reader fuzz target: a file whose lines end in a lone
+/// CR (as old Mac spreadsheets write them) placed its rows a line too high.
+#[test]
+fn a_spreadsheet_with_lone_cr_line_ends_places_rows_on_their_lines() {
+    let customers =
+        spreadsheet::parse_customers_bytes(b"party\rV-,,.", "sheet.csv", inr()).unwrap();
+    assert_eq!(customers.len(), 1);
+    assert_eq!(customers[0].line, 2);
+    let refused =
+        spreadsheet::parse_customers_bytes(b"name,due\rAsha,1\rBala,x\r", "sheet.csv", inr())
+            .unwrap_err();
+    assert_eq!(refused.problems[0].line, 3);
+}

@@ -8,7 +8,13 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let currency = Currency::parse("INR").expect("a known currency");
-    let lines = data.iter().filter(|&&b| b == b'\n').count() + 1;
+    // Line ends as people's files have them: LF, CRLF or a lone CR.
+    let lines = data
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && data.get(i + 1) != Some(&b'\n')))
+        .count()
+        + 1;
     match parse_customers_bytes(data, "sheet.csv", currency) {
         Ok(customers) => {
             for c in customers {

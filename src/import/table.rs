@@ -121,10 +121,7 @@ pub(crate) fn read_bytes(bytes: &[u8], file: &str, problems: &mut Problems) -> O
                 while at < bytes.len() && (bytes[at] == b'\r' || bytes[at] == b'\n') {
                     at += 1;
                 }
-                counted_line += bytes[counted_to..at]
-                    .iter()
-                    .filter(|&&b| b == b'\n')
-                    .count();
+                counted_line += line_breaks(&bytes[counted_to..at]);
                 counted_to = at;
                 counted_line
             }
@@ -167,6 +164,16 @@ pub(crate) fn read_bytes(bytes: &[u8], file: &str, problems: &mut Problems) -> O
         keys,
         rows,
     })
+}
+
+/// How many line ends `bytes` holds: LF, CRLF, and a lone CR (which old
+/// Mac spreadsheets write, and which the csv crate also ends a record on).
+pub(crate) fn line_breaks(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .count()
 }
 
 /// The line on which a quoted field opens and never closes, if any.
@@ -439,7 +446,8 @@ mod tests {
 
     #[test]
     fn lines_are_counted_alike_with_crlf_and_lf_and_across_quoted_breaks() {
-        for end in ["\n", "\r\n"] {
+        // A lone CR ends a line too (found by the csv_reader fuzz target).
+        for end in ["\n", "\r\n", "\r"] {
             let text = format!("name,due{end}\"A{end}B\",1{end}C,2{end}");
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("t.csv");
