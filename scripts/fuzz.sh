@@ -50,8 +50,12 @@ TOKEN_ENDING=(logout close_account update_staff delete_staff)
 # negative_data_rejection, because the schema cannot say everything the
 # server checks (an amount is a string, but only a decimal one is accepted;
 # a date is a string, but only a real date is), so they report well-worded
-# 4xx answers as failures.
-CHECKS="${FUZZ_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,ignored_auth,use_after_free,ensure_resource_availability}"
+# 4xx answers as failures. Also left out: use_after_free, which expects a
+# DELETE to make the resource unreadable, while deleting a customer here
+# archives them: the customer, their dues and payments stay readable, to be
+# restored or purged (a CI run failed on exactly that: the dues of a
+# customer deleted a moment before answered 200).
+CHECKS="${FUZZ_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,ignored_auth,ensure_resource_availability}"
 
 log() { echo "fuzz: $*"; }
 
