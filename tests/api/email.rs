@@ -19,6 +19,7 @@ on_both_backends!(
     a_refused_recipient_is_marked_failed_with_the_servers_answer,
     without_smtp_messages_are_kept_and_written_as_eml_files,
     the_owner_gets_a_daily_digest,
+    a_restarted_smtp_server_drops_pooled_connections_and_loses_nothing,
 );
 
 async fn customer_with_email(app: &TestApp, name: &str, email: &str) -> i64 {
@@ -547,4 +548,24 @@ async fn the_owner_gets_a_daily_digest(backend: Backend) {
             .count(),
         1
     );
+}
+
+async fn a_restarted_smtp_server_drops_pooled_connections_and_loses_nothing(backend: Backend) {
+    let port = free_port();
+    let first = SmtpSink::start_on(port);
+    let app = spawn_app_with(backend, with_smtp(port)).await;
+    let c = customer_with_email(&app, "Pooled", "pooled@example.com").await;
+    app.add_due(c, json!({"amount": "100"})).await.ok(201);
+    app.pay(c, json!({"amount": "10"})).await.ok(201);
+    // The invitation and the first receipt go over a pooled connection.
+    wait_for_status(&app, "sent", 2).await;
+    // The server goes away and comes back: the pooled connection is dead.
+    drop(first);
+    let second = SmtpSink::start_on(port);
+    app.pay(c, json!({"amount": "20"})).await.ok(201);
+    wait_for_status(&app, "sent", 3).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mail = second.messages();
+    assert_eq!(mail.len(), 1, "the second receipt, once: {mail:?}");
+    assert!(mail[0].subject.contains("₹20.00"), "{mail:?}");
 }
