@@ -96,7 +96,7 @@ pub fn action_of(method: &str, path: &str) -> Option<Action> {
         .map(|(_, _, action)| *action)
 }
 
-fn method_name(method: &HttpMethod) -> &'static str {
+pub(crate) fn method_name(method: &HttpMethod) -> &'static str {
     match method {
         HttpMethod::Get => "get",
         HttpMethod::Post => "post",

@@ -8,7 +8,7 @@
 //! their own errors; and an activity entry's `before` and `after` may be
 //! null. The lists come from the domain's own enums, so they cannot drift.
 
-use super::access::action_of;
+use super::access::{action_of, method_name};
 use crate::app::input::{MAX_PAGE, MAX_PER_PAGE};
 use crate::domain::customers::CustomerStatus;
 use crate::domain::ledger::PaymentStatus;
@@ -61,17 +61,6 @@ impl utoipa::Modify for Contract {
             }
         }
         nullable_activity_states(openapi);
-    }
-}
-
-fn method_name(method: &HttpMethod) -> &'static str {
-    match method {
-        HttpMethod::Get => "get",
-        HttpMethod::Post => "post",
-        HttpMethod::Put => "put",
-        HttpMethod::Delete => "delete",
-        HttpMethod::Patch => "patch",
-        _ => "other",
     }
 }
 
