@@ -168,14 +168,25 @@ async fn two_serve_nodes_deliver_each_receipt_and_reminder_once() {
         seen.iter().filter(|(_, n)| **n > 1).collect::<Vec<_>>()
     );
 
-    // The outbox agrees: everything sent, once.
-    let emails = a
-        .ok(
-            "GET",
-            "/api/v1/emails?per_page=100",
-            serde_json::Value::Null,
-        )
-        .await;
+    // The outbox agrees: everything sent, once. A message reaches the sink
+    // a moment before its row says so: wait for the rows.
+    let mut emails = serde_json::Value::Null;
+    for _ in 0..100 {
+        emails = a
+            .ok(
+                "GET",
+                "/api/v1/emails?per_page=100",
+                serde_json::Value::Null,
+            )
+            .await;
+        if emails["items"]
+            .as_array()
+            .is_some_and(|items| items.iter().all(|e| e["status"] == "sent"))
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let items = emails["items"].as_array().unwrap();
     assert_eq!(items.len(), messages.len());
     assert!(items.iter().all(|e| e["status"] == "sent"), "{emails:#}");
