@@ -64,15 +64,6 @@ impl Imported {
             dry_run,
         }
     }
-
-    /// How many of `kind` were added.
-    pub fn added(&self, kind: &str) -> u64 {
-        self.added
-            .iter()
-            .filter(|(k, _)| *k == kind)
-            .map(|(_, n)| n)
-            .sum()
-    }
 }
 
 impl fmt::Display for Imported {
