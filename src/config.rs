@@ -87,6 +87,15 @@ pub struct RawSettings {
     /// Largest number of database connections this node opens.
     #[arg(long, env = "DUETRACK_DB_MAX_CONNECTIONS", global = true)]
     pub db_max_connections: Option<String>,
+    /// Milliseconds a payment writer waits for more payments to join a batch (group commit); 0 takes whatever waited while the last batch committed.
+    #[arg(long, env = "DUETRACK_PAYMENT_BATCH_LINGER_MS", global = true)]
+    pub payment_batch_linger_ms: Option<String>,
+    /// The most payments recorded in one transaction.
+    #[arg(long, env = "DUETRACK_PAYMENT_BATCH_MAX", global = true)]
+    pub payment_batch_max: Option<String>,
+    /// Payment writers working at once on PostgreSQL (SQLite has one).
+    #[arg(long, env = "DUETRACK_PAYMENT_WRITERS", global = true)]
+    pub payment_writers: Option<String>,
     /// Minutes a sign-in stays valid without use.
     #[arg(long, env = "DUETRACK_SESSION_IDLE_MINUTES", global = true)]
     pub session_idle_minutes: Option<String>,
@@ -209,6 +218,8 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     pub email_from: Option<String>,
     pub db_max_connections: u32,
+    /// How payments are gathered for group commit.
+    pub batching: crate::store::ledger::Batching,
     pub session_hours: i64,
     pub session_idle_minutes: i64,
     pub trust_proxy: bool,
@@ -505,6 +516,21 @@ impl Config {
             10,
             (1, 1000),
         )?;
+        let batching = crate::store::ledger::Batching {
+            linger: std::time::Duration::from_millis(number(
+                "DUETRACK_PAYMENT_BATCH_LINGER_MS",
+                &raw.payment_batch_linger_ms,
+                0,
+                (0, 1000),
+            )?),
+            max_batch: number(
+                "DUETRACK_PAYMENT_BATCH_MAX",
+                &raw.payment_batch_max,
+                256,
+                (1, 1000),
+            )?,
+            writers: number("DUETRACK_PAYMENT_WRITERS", &raw.payment_writers, 2, (1, 16))?,
+        };
         let session_hours = number(
             "DUETRACK_SESSION_HOURS",
             &raw.session_hours,
@@ -590,6 +616,7 @@ impl Config {
             smtp,
             email_from,
             db_max_connections,
+            batching,
             session_hours,
             session_idle_minutes,
             trust_proxy,

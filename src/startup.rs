@@ -44,7 +44,8 @@ pub async fn open_store(config: &Config) -> anyhow::Result<(Store, Arc<LiveConfi
         .map_err(|e| anyhow::anyhow!("cannot read the chain key (DUETRACK_CHAIN_KEY_FILE): {e}"))?;
     db.set_chain_key(key.map(Arc::new));
     let live = Arc::new(LiveConfig::new(config.clone()));
-    let store = Store::new(db, Arc::new(ShopLetters::new(live.clone())));
+    let store =
+        Store::new(db, Arc::new(ShopLetters::new(live.clone()))).with_batching(config.batching);
     apply_saved_settings(&store, config, &live).await?;
     Ok((store, live))
 }

@@ -213,24 +213,30 @@ impl From<StoreError> for AppError {
                 field: "",
                 message: "text must not contain NUL (U+0000) characters".to_string(),
             },
-            StoreError::Db(e) => match crate::store::db::failure_of(&e) {
-                Failure::Busy => {
-                    tracing::warn!(error = %e, "database busy");
-                    AppError::Busy
-                }
-                Failure::Unreachable => {
-                    tracing::warn!(error = %e, "database unreachable");
-                    AppError::Unavailable
-                }
-                Failure::Full => {
-                    tracing::error!(error = %e, "the database's disk is full");
-                    AppError::StorageFull
-                }
-                Failure::Fault => {
-                    tracing::error!(error = %e, "database error");
-                    AppError::Internal
-                }
-            },
+            StoreError::Db(e) => database_failure(&e),
+            StoreError::Shared(e) => database_failure(&e),
+        }
+    }
+}
+
+/// What a database error means for the caller, logged once.
+fn database_failure(e: &crate::store::db::DbError) -> AppError {
+    match crate::store::db::failure_of(e) {
+        Failure::Busy => {
+            tracing::warn!(error = %e, "database busy");
+            AppError::Busy
+        }
+        Failure::Unreachable => {
+            tracing::warn!(error = %e, "database unreachable");
+            AppError::Unavailable
+        }
+        Failure::Full => {
+            tracing::error!(error = %e, "the database's disk is full");
+            AppError::StorageFull
+        }
+        Failure::Fault => {
+            tracing::error!(error = %e, "database error");
+            AppError::Internal
         }
     }
 }

@@ -90,40 +90,82 @@ pub fn chain_hash(key: Option<&ChainKey>, canonical: &str) -> String {
 
 /// Appends an entry inside the caller's transaction.
 pub async fn record(tx: &mut Tx, actor: &str, change: Change<'_>) -> Result<(), DbError> {
+    record_many(tx, vec![(actor, change)]).await
+}
+
+/// Appends entries, in order, inside the caller's transaction: the head
+/// moves once for all of them, so a batch of changes holds it once.
+pub async fn record_many(tx: &mut Tx, changes: Vec<(&str, Change<'_>)>) -> Result<(), DbError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let count = i64::try_from(changes.len()).expect("a batch fits in i64");
     let head = tx
         .fetch_one(
-            "UPDATE activity_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash",
-            &[],
+            "UPDATE activity_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash",
+            args![count],
         )
         .await?;
-    let seq = head.i64("seq")?;
-    let prev_hash = head.text("hash")?;
+    let mut seq = head.i64("seq")? - count;
+    let mut prev_hash = head.text("hash")?;
     let at = now_text();
-    let before = change.before.map(|v| v.to_string());
-    let after = change.after.map(|v| v.to_string());
-    let hash = chain_hash(
-        tx.chain.as_deref(),
-        &canonical(
-            seq,
-            &at,
-            actor,
-            change.action,
-            change.entity_type,
-            &change.entity_id,
-            before.as_deref(),
-            after.as_deref(),
-            &prev_hash,
-        ),
-    );
-    tx.execute(
-        "INSERT INTO activity_log (seq, at, actor, action, entity_type, entity_id, before_state, after_state, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        args![seq, at, actor, change.action, change.entity_type, change.entity_id, before, after, prev_hash, hash.clone()],
+    let mut rows = Vec::with_capacity(changes.len());
+    for (actor, change) in changes {
+        seq += 1;
+        let before = change.before.map(|v| v.to_string());
+        let after = change.after.map(|v| v.to_string());
+        let hash = chain_hash(
+            tx.chain.as_deref(),
+            &canonical(
+                seq,
+                &at,
+                actor,
+                change.action,
+                change.entity_type,
+                &change.entity_id,
+                before.as_deref(),
+                after.as_deref(),
+                &prev_hash,
+            ),
+        );
+        rows.push(
+            args![
+                seq,
+                at.clone(),
+                actor,
+                change.action,
+                change.entity_type,
+                change.entity_id,
+                before,
+                after,
+                prev_hash,
+                hash.clone()
+            ]
+            .to_vec(),
+        );
+        prev_hash = hash;
+    }
+    tx.insert_many(
+        "activity_log",
+        &[
+            "seq",
+            "at",
+            "actor",
+            "action",
+            "entity_type",
+            "entity_id",
+            "before_state",
+            "after_state",
+            "prev_hash",
+            "hash",
+        ],
+        &rows,
+        "",
     )
     .await?;
     tx.execute(
         "UPDATE activity_head SET hash = $1 WHERE id = 1",
-        args![hash],
+        args![prev_hash],
     )
     .await?;
     Ok(())

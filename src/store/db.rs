@@ -556,17 +556,7 @@ impl Tx {
         let head = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
         let mut written = 0;
         for chunk in rows.chunks(per_statement) {
-            let values = (0..chunk.len())
-                .map(|i| match self.backend() {
-                    // Numbered parameters cost SQLite a search of every
-                    // name per bind, which grows with the square of a
-                    // statement's size; anonymous ones bind in order.
-                    Backend::Sqlite => format!("({})", vec!["?"; width].join(", ")),
-                    Backend::Postgres => format!("({})", placeholders(i * width + 1, width)),
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql = format!("{head}{values}{tail}");
+            let sql = format!("{head}{}{tail}", self.value_rows(1, chunk.len(), width));
             let args = chunk.iter().flatten();
             written += match &mut self.inner {
                 Conn::Sqlite(tx) => bind_all!(sqlx::query(&sql), args)
@@ -580,6 +570,27 @@ impl Tx {
             };
         }
         Ok(written)
+    }
+
+    /// Placeholders for `count` values bound in order from the `first`:
+    /// numbered (`$first, …`) on PostgreSQL, anonymous (`?`) on SQLite,
+    /// where numbered parameters cost a search of every name per bind,
+    /// which grows with the square of a statement's size. A statement uses
+    /// one kind throughout: never mix these with written-out `$N`.
+    pub fn params(&self, first: usize, count: usize) -> String {
+        match self.backend() {
+            Backend::Sqlite => vec!["?"; count].join(", "),
+            Backend::Postgres => placeholders(first, count),
+        }
+    }
+
+    /// `rows` parenthesised groups of `width` placeholders, numbered on from
+    /// `first`: the VALUES of a multi-row statement.
+    pub fn value_rows(&self, first: usize, rows: usize, width: usize) -> String {
+        (0..rows)
+            .map(|i| format!("({})", self.params(first + i * width, width)))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// SQL for the sum of `expr` over a query's rows that never fails

@@ -41,6 +41,9 @@ pub struct Store {
     /// Counts commits that queued email, so delivery can wait for the next
     /// one instead of polling (see [`Store::email_waiter`]).
     outbox_wake: Arc<watch::Sender<u64>>,
+    /// Where payments staff record wait for the group-commit writer.
+    payments: ledger::PaymentQueue,
+    batching: ledger::Batching,
 }
 
 impl Store {
@@ -49,7 +52,15 @@ impl Store {
             db,
             letters,
             outbox_wake: Arc::new(watch::Sender::new(0)),
+            payments: ledger::PaymentQueue::default(),
+            batching: ledger::Batching::default(),
         }
+    }
+
+    /// How payments are gathered for group commit; set before first use.
+    pub fn with_batching(mut self, batching: ledger::Batching) -> Self {
+        self.batching = batching;
+        self
     }
 
     /// Tells the delivery worker that new email is waiting.
@@ -101,6 +112,10 @@ pub enum StoreError {
     Refused(Refusal),
     #[error("database error: {0}")]
     Db(#[from] DbError),
+    /// A database error every request of a batch shares: none of them was
+    /// recorded.
+    #[error("database error: {0}")]
+    Shared(Arc<DbError>),
 }
 
 impl StoreError {

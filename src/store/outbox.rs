@@ -49,6 +49,58 @@ pub async fn enqueue(tx: &mut Tx, email: NewEmail) -> Result<Option<i64>, DbErro
     row.map(|r| r.i64("id")).transpose()
 }
 
+/// Queues many messages inside the caller's transaction with multi-row
+/// statements; a message whose key exists already is left out. Returns
+/// how many were queued.
+pub async fn enqueue_many(tx: &mut Tx, emails: Vec<NewEmail>) -> Result<u64, DbError> {
+    let now = now_text();
+    let rows: Vec<Vec<Arg>> = emails
+        .into_iter()
+        .map(|email| {
+            args![
+                email.dedupe_key,
+                email.kind.as_str(),
+                email.customer_id,
+                email.recipient,
+                email.message.subject,
+                email.message.text,
+                email.message.html,
+                "queued",
+                0_i64,
+                now.clone(),
+                now.clone(),
+                now.clone()
+            ]
+            .to_vec()
+        })
+        .collect();
+    let queued = tx
+        .insert_many(
+            "emails",
+            &[
+                "dedupe_key",
+                "kind",
+                "customer_id",
+                "recipient",
+                "subject",
+                "body_text",
+                "body_html",
+                "status",
+                "attempts",
+                "next_attempt_at",
+                "created_at",
+                "updated_at",
+            ],
+            &rows,
+            " ON CONFLICT (dedupe_key) DO NOTHING",
+        )
+        .await?;
+    if queued > 0 {
+        tx.queued_email = true;
+    }
+    Ok(queued)
+}
+
 /// A message as the outbox holds it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Email {

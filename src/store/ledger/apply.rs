@@ -5,8 +5,8 @@
 //! are that entry point, the steps every change shares, new dues and
 //! payments staff record; reported payments and voids have files of their own.
 
-use super::commands::{LedgerCommand, LedgerOutcome, NewDue, NewPayment};
-use super::records::{Due, Payment, load_due, load_payment};
+use super::commands::{LedgerCommand, LedgerOutcome, NewDue};
+use super::records::{Due, Payment, load_due};
 use crate::args;
 use crate::domain::customers::CustomerStatus;
 use crate::domain::ledger::{self, DueStatus, HeldCredit, LedgerRefusal, OpenDue, allocate};
@@ -39,11 +39,7 @@ pub(super) async fn lock_customer(tx: &mut Tx, id: i64) -> StoreResult<LockedCus
         .await?
         .ok_or_else(|| StoreError::not_found("customer", id))?;
     if row.parsed("status", CustomerStatus::parse)? != CustomerStatus::Active {
-        return Err(StoreError::conflict(
-            "customer_deleted",
-            None,
-            format!("customer {id} is deleted; restore it before changing its ledger"),
-        ));
+        return Err(deleted_customer(id));
     }
     Ok(LockedCustomer {
         name: row.text("name")?,
@@ -51,6 +47,15 @@ pub(super) async fn lock_customer(tx: &mut Tx, id: i64) -> StoreResult<LockedCus
         balance: row.money("balance")?,
         credit_limit: row.opt_money("credit_limit")?,
     })
+}
+
+/// The refusal to change the ledger of a deleted customer.
+pub(super) fn deleted_customer(id: i64) -> StoreError {
+    StoreError::conflict(
+        "customer_deleted",
+        None,
+        format!("customer {id} is deleted; restore it before changing its ledger"),
+    )
 }
 
 /// The customer a payment belongs to, or 404.
@@ -162,14 +167,19 @@ pub(super) async fn move_balance(
 }
 
 impl Store {
-    /// The single entry point for every change that moves money.
+    /// The single entry point for every change that moves money. Payments
+    /// staff record go through the group-commit writer (`batch.rs`).
     pub async fn apply(&self, actor: &str, command: LedgerCommand) -> StoreResult<LedgerOutcome> {
+        if let LedgerCommand::RecordPayment(payment) = command {
+            let (payment, replayed) = self.record_payment(actor, payment).await?;
+            return Ok(LedgerOutcome::Payment { payment, replayed });
+        }
         match self.apply_once(actor, &command).await {
-            // Two requests with one key raced past the check on different
+            // Two reports with one key raced past the check on different
             // customers; the loser runs again and now sees the winner's key.
             Err(StoreError::Db(e))
                 if is_unique_violation(&e)
-                    && matches!(command, LedgerCommand::RecordPayment(_)) =>
+                    && matches!(command, LedgerCommand::SubmitPayment(_)) =>
             {
                 self.apply_once(actor, &command).await
             }
@@ -183,19 +193,8 @@ impl Store {
             LedgerCommand::AddDue(due) => {
                 LedgerOutcome::Due(self.add_due(&mut tx, actor, due).await?)
             }
-            LedgerCommand::RecordPayment(payment) => {
-                match self.record_payment(&mut tx, actor, payment).await? {
-                    (payment, true) => {
-                        return Ok(LedgerOutcome::Payment {
-                            payment,
-                            replayed: true,
-                        });
-                    }
-                    (payment, false) => LedgerOutcome::Payment {
-                        payment,
-                        replayed: false,
-                    },
-                }
+            LedgerCommand::RecordPayment(_) => {
+                unreachable!("recorded payments go through the group-commit writer")
             }
             LedgerCommand::SubmitPayment(payment) => {
                 match self.submit_payment(&mut tx, actor, payment).await? {
@@ -331,11 +330,16 @@ impl Store {
         customer: &LockedCustomer,
         payment: &Payment,
     ) -> StoreResult<()> {
-        let Some(email) = &customer.email else {
-            return Ok(());
-        };
+        if let Some(email) = &customer.email {
+            outbox::enqueue(tx, self.receipt_email(&customer.name, email, payment)).await?;
+        }
+        Ok(())
+    }
+
+    /// The receipt of a recorded payment, to `email`.
+    pub(super) fn receipt_email(&self, name: &str, email: &str, payment: &Payment) -> NewEmail {
         let message = self.letters.receipt(&ReceiptFacts {
-            name: &customer.name,
+            name,
             payment_id: payment.id,
             amount: payment.amount,
             method: payment.method,
@@ -343,80 +347,12 @@ impl Store {
             paid_on: payment.paid_on,
             balance_after: payment.balance_after,
         });
-        outbox::enqueue(
-            tx,
-            NewEmail {
-                kind: EmailKind::Receipt,
-                dedupe_key: format!("receipt:{}", payment.id),
-                customer_id: Some(payment.customer_id),
-                recipient: email.clone(),
-                message,
-            },
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// Returns the payment and whether it is a replay of an earlier request.
-    async fn record_payment(
-        &self,
-        tx: &mut Tx,
-        actor: &str,
-        new: &NewPayment,
-    ) -> StoreResult<(Payment, bool)> {
-        let customer = lock_customer(tx, new.customer_id).await?;
-        if let Some(key) = &new.idempotency
-            && let Some(payment) = self.replay(tx, actor, key).await?
-        {
-            return Ok((payment, true));
+        NewEmail {
+            kind: EmailKind::Receipt,
+            dedupe_key: format!("receipt:{}", payment.id),
+            customer_id: Some(payment.customer_id),
+            recipient: email.to_string(),
+            message,
         }
-        let amount = new.amount;
-        let balance_after = ledger::check_payment(customer.balance, amount, new.advance)?;
-        let plan = plan_allocation(tx, new.customer_id, amount).await?;
-        let row = tx
-            .fetch_one(
-                "INSERT INTO payments (customer_id, amount, unallocated, method, reference, paid_on, is_advance, status, balance_after, recorded_by, created_at)
-                 VALUES ($1, $2, $10, $3, $4, $5, $6, 'recorded', $7, $8, $9) RETURNING id",
-                args![
-                    new.customer_id,
-                    amount,
-                    new.method.as_str(),
-                    new.reference.clone(),
-                    new.paid_on,
-                    i64::from(new.advance),
-                    balance_after,
-                    actor,
-                    now_text(),
-                    plan.left
-                ],
-            )
-            .await?;
-        let payment_id = row.i64("id")?;
-        write_allocation(tx, payment_id, &plan).await?;
-        let (slices, left) = (plan.slices, plan.left);
-        let balance = move_balance(tx, new.customer_id, Money::ZERO, amount).await?;
-        debug_assert_eq!(balance, balance_after);
-        let payment = load_payment(tx, payment_id).await?;
-        activity::record(
-            tx,
-            actor,
-            Change {
-                action: "payment.recorded",
-                entity_type: "payment",
-                entity_id: payment_id.to_string(),
-                before: Some(json!({"customer_id": new.customer_id, "balance": customer.balance})),
-                after: Some(json!({
-                    "payment_id": payment_id, "customer_id": new.customer_id, "amount": amount, "method": payment.method,
-                    "reference": payment.reference, "paid_on": payment.paid_on, "advance": left,
-                    "allocations": slices, "balance": balance,
-                })),
-            },
-        )
-        .await?;
-        self.queue_receipt(tx, &customer, &payment).await?;
-        if let Some(key) = &new.idempotency {
-            self.remember(tx, actor, key, &payment).await?;
-        }
-        Ok((payment, false))
     }
 }

@@ -5,8 +5,58 @@
 use super::commands::IdempotencyKey;
 use super::records::Payment;
 use crate::args;
-use crate::store::db::{DbError, Tx};
+use crate::store::db::{Arg, DbError, Tx};
 use crate::store::{Store, StoreError, StoreResult, now_text};
+
+/// The columns of a remembered key, in the order of [`key_row`].
+pub(super) const KEY_COLUMNS: [&str; 6] = [
+    "actor",
+    "key",
+    "request_hash",
+    "response_status",
+    "response_body",
+    "created_at",
+];
+
+/// The row that remembers `payment` as the answer to `key`.
+pub(super) fn key_row(
+    actor: &str,
+    key: &IdempotencyKey,
+    payment: &Payment,
+) -> Result<Vec<Arg>, DbError> {
+    let body = serde_json::to_string(payment).map_err(|e| DbError::Decode(Box::new(e)))?;
+    Ok(args![
+        actor,
+        key.key.clone(),
+        key.request_hash.clone(),
+        201_i64,
+        body,
+        now_text()
+    ]
+    .to_vec())
+}
+
+/// What an earlier request with the same key, stored as `request_hash` and
+/// `response_body`, means for this one: its result, or a refusal when it
+/// asked for something else.
+pub(super) fn earlier_answer(
+    request_hash: &str,
+    response_body: &str,
+    key: &IdempotencyKey,
+) -> StoreResult<Payment> {
+    if request_hash != key.request_hash {
+        return Err(key_reused());
+    }
+    Ok(serde_json::from_str(response_body).map_err(|e| DbError::Decode(Box::new(e)))?)
+}
+
+pub(super) fn key_reused() -> StoreError {
+    StoreError::rejected(
+        "idempotency_key_reused",
+        Some("Idempotency-Key"),
+        "this Idempotency-Key was already used for a different request; use a new key for a new payment",
+    )
+}
 
 impl Store {
     /// Looks up an earlier request with the same key: its stored result, or
@@ -26,16 +76,12 @@ impl Store {
         let Some(earlier) = earlier else {
             return Ok(None);
         };
-        if earlier.text("request_hash")? != key.request_hash {
-            return Err(StoreError::rejected(
-                "idempotency_key_reused",
-                Some("Idempotency-Key"),
-                "this Idempotency-Key was already used for a different request; use a new key for a new payment",
-            ));
-        }
-        let payment: Payment = serde_json::from_str(&earlier.text("response_body")?)
-            .map_err(|e| DbError::Decode(Box::new(e)))?;
-        Ok(Some(payment))
+        earlier_answer(
+            &earlier.text("request_hash")?,
+            &earlier.text("response_body")?,
+            key,
+        )
+        .map(Some)
     }
 
     pub(super) async fn remember(
@@ -45,11 +91,11 @@ impl Store {
         key: &IdempotencyKey,
         payment: &Payment,
     ) -> StoreResult<()> {
-        let body = serde_json::to_string(payment).map_err(|e| DbError::Decode(Box::new(e)))?;
-        tx.execute(
-            "INSERT INTO idempotency_keys (actor, key, request_hash, response_status, response_body, created_at)
-             VALUES ($1, $2, $3, 201, $4, $5)",
-            args![actor, key.key.clone(), key.request_hash.clone(), body, now_text()],
+        tx.insert_many(
+            "idempotency_keys",
+            &KEY_COLUMNS,
+            &[key_row(actor, key, payment)?],
+            "",
         )
         .await?;
         Ok(())

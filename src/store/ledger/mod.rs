@@ -3,6 +3,7 @@
 //! and the reads and statement built on them.
 
 mod apply;
+mod batch;
 mod commands;
 mod idempotency;
 mod pending;
@@ -11,6 +12,8 @@ mod records;
 mod statement;
 mod voids;
 
+pub(crate) use batch::PaymentQueue;
+pub use batch::{Batching, PaymentAnswer};
 pub use commands::{IdempotencyKey, LedgerCommand, LedgerOutcome, NewDue, NewPayment};
 pub use records::{AllocationLine, Due, Payment};
 pub use statement::{Statement, StatementLine};
