@@ -227,6 +227,23 @@ impl TestApp {
         node
     }
 
+    /// Runs SQL (one or more statements) on the application's database
+    /// behind its back.
+    pub async fn raw_sql(&self, sql: &str) {
+        use sqlx::Connection;
+        match &self.settings.database_url {
+            Some(url) => {
+                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+            }
+            None => {
+                let url = format!("sqlite://{}", self.data_dir.join("duetrack.db").display());
+                let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+            }
+        }
+    }
+
     /// Runs the real binary against this app's database and settings.
     pub async fn cli(&self, args: &[&str]) -> std::process::Output {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_duetrack"));

@@ -2,24 +2,8 @@
 //! clear refusal instead of overflowing, and sums over many rows (the
 //! dashboard, the digest) saturate instead of failing.
 
-use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Backend, spawn_app, spawn_app_with};
 use serde_json::json;
-
-/// Runs SQL on the application's database behind its back.
-async fn raw_sql(app: &TestApp, sql: &str) {
-    use sqlx::Connection;
-    match &app.settings.database_url {
-        Some(url) => {
-            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-            sqlx::query(sql).execute(&mut conn).await.unwrap();
-        }
-        None => {
-            let url = format!("sqlite://{}", app.data_dir.join("duetrack.db").display());
-            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-            sqlx::query(sql).execute(&mut conn).await.unwrap();
-        }
-    }
-}
 
 crate::on_both_backends!(
     a_customers_totals_stop_at_the_limit_with_a_clear_refusal,
@@ -72,9 +56,9 @@ async fn sums_over_many_customers_saturate_instead_of_failing(backend: Backend) 
     }
     // Balances and payments no single write could make, but their sum is
     // past the 64-bit range: the figures saturate, the pages answer.
-    raw_sql(&app, "UPDATE customers SET balance = 4000000000000000000").await;
-    raw_sql(
-        &app,
+    app.raw_sql("UPDATE customers SET balance = 4000000000000000000")
+        .await;
+    app.raw_sql(
         "UPDATE payments SET amount = 4000000000000000000, unallocated = 4000000000000000000",
     )
     .await;

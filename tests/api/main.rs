@@ -6,6 +6,7 @@ mod helpers;
 mod access;
 mod backup;
 mod bad_input;
+mod batch;
 mod cli;
 mod concurrency;
 mod crash;
