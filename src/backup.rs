@@ -97,7 +97,7 @@ pub async fn backup(config: &Config, file: &Path, force: bool) -> Result<Written
         .verify(live.get().currency)
         .await
         .map_err(anyhow::Error::from);
-    store.db.close().await;
+    store.close().await;
     let bytes = std::fs::metadata(file)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?
         .len();
@@ -184,7 +184,7 @@ pub async fn restore(config: &Config, file: &Path, force: bool) -> Result<Report
         .verify(live.get().currency)
         .await
         .map_err(anyhow::Error::from);
-    store.db.close().await;
+    store.close().await;
     Ok(report?)
 }
 

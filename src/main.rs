@@ -75,7 +75,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                     config.chain_key_file.display()
                 );
             }
-            store.db.close().await;
+            store.close().await;
             println!("the database schema is up to date");
             Ok(ExitCode::SUCCESS)
         }
@@ -92,7 +92,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Verify => {
             let (store, live) = open_store(&config).await?;
             let report = store.verify(live.get().currency).await?;
-            store.db.close().await;
+            store.close().await;
             println!(
                 "checked {} customers, {} dues, {} payments and {} activity-log entries",
                 report.customers, report.dues, report.payments, report.activity_entries
@@ -203,7 +203,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
 async fn anchor(config: &Config) -> anyhow::Result<()> {
     let (store, _) = open_store(config).await?;
     let written = store.write_anchor(None).await;
-    store.db.close().await;
+    store.close().await;
     written.map(|_| ())
 }
 
@@ -274,7 +274,7 @@ async fn remind(config: Config, dry_run: bool, date: Option<String>) -> anyhow::
     }
     if dry_run {
         println!("{due} customer(s) would be reminded.");
-        store.db.close().await;
+        store.close().await;
         return Ok(ExitCode::SUCCESS);
     }
     let run = duetrack::scheduler::run_daily(
@@ -304,7 +304,7 @@ async fn remind(config: Config, dry_run: bool, date: Option<String>) -> anyhow::
             mailer.outbox_dir().display()
         );
     }
-    store.db.close().await;
+    store.close().await;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -431,6 +431,6 @@ async fn admin(config: Config, action: AdminAction) -> anyhow::Result<ExitCode> 
     if let Some(password) = outcome {
         println!("  password: {password}\n  Keep it now: it will not be shown again.");
     }
-    store.db.close().await;
+    store.close().await;
     Ok(ExitCode::SUCCESS)
 }

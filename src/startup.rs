@@ -183,6 +183,11 @@ impl Application {
             tokio::spawn(self.mailer.run(self.store.clone())),
             tokio::spawn(anchoring(self.store.clone())),
         ];
+        if self.store.db.backend() == crate::store::db::Backend::Postgres {
+            background.push(tokio::spawn(crate::store::seal::sealing(
+                self.store.clone(),
+            )));
+        }
         if self.config.scheduler_enabled {
             background.push(tokio::spawn(scheduler::run(
                 self.store.clone(),
@@ -216,10 +221,17 @@ impl Application {
         for task in background {
             task.abort();
         }
+        if let Err(e) = self
+            .store
+            .seal_all(crate::store::seal::GAP_GRACE + Duration::from_secs(2))
+            .await
+        {
+            tracing::warn!(error = %e, "could not seal the activity log at shutdown");
+        }
         if let Err(e) = self.store.write_anchor(None).await {
             tracing::warn!(error = %e, "could not anchor the activity log at shutdown");
         }
-        self.store.db.close().await;
+        self.store.close().await;
         Ok(result?)
     }
 }

@@ -1,9 +1,11 @@
 //! The tamper-evident activity log. Each entry is written in the same
 //! transaction as the change it records and carries the hash of the entry
-//! before it; updating the single `activity_head` row serialises appends, so
-//! the chain never forks under concurrent writers.
+//! before it. On SQLite the single writer chains each entry as it is
+//! written; on PostgreSQL entries are numbered from a sequence and chained
+//! after commit by one sealer at a time (`seal.rs`), so concurrent writers,
+//! on one node or many, never wait on one another for the chain's head.
 
-use super::db::{DbError, Row, Tx};
+use super::db::{Arg, Backend, DbError, Row, Tx};
 use super::{Store, StoreResult, now_text};
 use crate::args;
 use crate::chain::ChainKey;
@@ -93,81 +95,157 @@ pub async fn record(tx: &mut Tx, actor: &str, change: Change<'_>) -> Result<(), 
     record_many(tx, vec![(actor, change)]).await
 }
 
-/// Appends entries, in order, inside the caller's transaction: the head
-/// moves once for all of them, so a batch of changes holds it once.
+/// Appends entries, in order, inside the caller's transaction.
+///
+/// On SQLite, whose single writer already serialises transactions, they
+/// are chained at once: the head moves once for all of them. On PostgreSQL
+/// they take their numbers from a sequence and are written unsealed, so
+/// that writers never wait on one another for the head; the sealer
+/// (`seal.rs`) chains them in order once they are committed.
 pub async fn record_many(tx: &mut Tx, changes: Vec<(&str, Change<'_>)>) -> Result<(), DbError> {
     if changes.is_empty() {
         return Ok(());
     }
     let count = i64::try_from(changes.len()).expect("a batch fits in i64");
-    let head = tx
-        .fetch_one(
-            "UPDATE activity_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash",
-            args![count],
-        )
-        .await?;
-    let mut seq = head.i64("seq")? - count;
-    let mut prev_hash = head.text("hash")?;
     let at = now_text();
     let mut rows = Vec::with_capacity(changes.len());
-    for (actor, change) in changes {
-        seq += 1;
-        let before = change.before.map(|v| v.to_string());
-        let after = change.after.map(|v| v.to_string());
-        let hash = chain_hash(
-            tx.chain.as_deref(),
-            &canonical(
-                seq,
-                &at,
-                actor,
-                change.action,
-                change.entity_type,
-                &change.entity_id,
-                before.as_deref(),
-                after.as_deref(),
-                &prev_hash,
-            ),
-        );
-        rows.push(
-            args![
-                seq,
-                at.clone(),
-                actor,
-                change.action,
-                change.entity_type,
-                change.entity_id,
-                before,
-                after,
-                prev_hash,
-                hash.clone()
-            ]
-            .to_vec(),
-        );
-        prev_hash = hash;
+    match tx.backend() {
+        Backend::Sqlite => {
+            let head = tx
+                .fetch_one(
+                    "UPDATE activity_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash",
+                    args![count],
+                )
+                .await?;
+            let mut seq = head.i64("seq")? - count;
+            let mut prev_hash = head.text("hash")?;
+            for (actor, change) in changes {
+                seq += 1;
+                let entry = Entry::new(seq, &at, actor, change);
+                let hash = chain_hash(tx.chain.as_deref(), &entry.canonical(&prev_hash));
+                rows.push(entry.row(&prev_hash, &hash));
+                prev_hash = hash;
+            }
+            insert_entries(tx, &rows).await?;
+            tx.execute(
+                "UPDATE activity_head SET hash = $1 WHERE id = 1",
+                args![prev_hash],
+            )
+            .await?;
+        }
+        Backend::Postgres => {
+            let mut seqs = tx
+                .fetch_all(
+                    "SELECT nextval('activity_seq') AS seq FROM generate_series(1, $1)",
+                    args![count],
+                )
+                .await?
+                .iter()
+                .map(|r| r.i64("seq"))
+                .collect::<Result<Vec<_>, _>>()?;
+            seqs.sort_unstable();
+            for ((actor, change), seq) in changes.into_iter().zip(seqs) {
+                rows.push(Entry::new(seq, &at, actor, change).row(UNSEALED, UNSEALED));
+            }
+            insert_entries(tx, &rows).await?;
+        }
     }
-    tx.insert_many(
-        "activity_log",
-        &[
-            "seq",
-            "at",
-            "actor",
-            "action",
-            "entity_type",
-            "entity_id",
-            "before_state",
-            "after_state",
-            "prev_hash",
-            "hash",
-        ],
-        &rows,
-        "",
-    )
-    .await?;
-    tx.execute(
-        "UPDATE activity_head SET hash = $1 WHERE id = 1",
-        args![prev_hash],
-    )
-    .await?;
+    Ok(())
+}
+
+/// After entries were written with numbers of their own (an import, a
+/// restore), moves PostgreSQL's numbering past the head so new entries
+/// follow them. SQLite numbers from the head itself.
+pub async fn move_numbers_past_head(tx: &mut Tx) -> Result<(), DbError> {
+    if tx.backend() == Backend::Postgres {
+        tx.execute(
+            "SELECT setval('activity_seq', GREATEST(h.seq, s.last_value, 1), GREATEST(h.seq, s.last_value) > 0)
+             FROM activity_head h, activity_seq s WHERE h.id = 1",
+            &[],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The `prev_hash` and `hash` of an entry not sealed yet.
+pub const UNSEALED: &str = "";
+
+/// One entry's fields, before it is linked to the one before it.
+pub(crate) struct Entry<'a> {
+    pub seq: i64,
+    pub at: &'a str,
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub entity_type: &'a str,
+    pub entity_id: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+impl<'a> Entry<'a> {
+    fn new(seq: i64, at: &'a str, actor: &'a str, change: Change<'a>) -> Self {
+        Entry {
+            seq,
+            at,
+            actor,
+            action: change.action,
+            entity_type: change.entity_type,
+            entity_id: change.entity_id,
+            before: change.before.map(|v| v.to_string()),
+            after: change.after.map(|v| v.to_string()),
+        }
+    }
+
+    /// Its canonical form, linked to `prev_hash`.
+    pub fn canonical(&self, prev_hash: &str) -> String {
+        canonical(
+            self.seq,
+            self.at,
+            self.actor,
+            self.action,
+            self.entity_type,
+            &self.entity_id,
+            self.before.as_deref(),
+            self.after.as_deref(),
+            prev_hash,
+        )
+    }
+
+    /// Its row, in the order of [`ENTRY_COLUMNS`].
+    pub fn row(&self, prev_hash: &str, hash: &str) -> Vec<Arg> {
+        args![
+            self.seq,
+            self.at,
+            self.actor,
+            self.action,
+            self.entity_type,
+            self.entity_id.clone(),
+            self.before.clone(),
+            self.after.clone(),
+            prev_hash,
+            hash
+        ]
+        .to_vec()
+    }
+}
+
+pub(crate) const ENTRY_COLUMNS: [&str; 10] = [
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "entity_type",
+    "entity_id",
+    "before_state",
+    "after_state",
+    "prev_hash",
+    "hash",
+];
+
+pub(crate) async fn insert_entries(tx: &mut Tx, rows: &[Vec<Arg>]) -> Result<(), DbError> {
+    tx.insert_many("activity_log", &ENTRY_COLUMNS, rows, "")
+        .await?;
     Ok(())
 }
 

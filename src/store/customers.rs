@@ -421,15 +421,15 @@ impl Store {
                 ),
             ));
         };
-        let seq = tx
-            .scalar("SELECT seq FROM activity_head WHERE id = 1", &[])
-            .await?;
+        // Every request is a new link: the key only stops one request from
+        // queueing its message twice.
+        let nonce: u64 = rand::random();
         self.queue_credential_link(
             &mut tx,
             &customer,
             &email,
             Purpose::Reset,
-            format!("reset:{id}:{seq}"),
+            format!("reset:{id}:{}:{nonce:016x}", now_text()),
         )
         .await?;
         activity::record(

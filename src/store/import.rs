@@ -497,6 +497,7 @@ impl Store {
             args![chain.seq, chain.hash.clone()],
         )
         .await?;
+        crate::store::activity::move_numbers_past_head(&mut tx).await?;
         tx.commit().await?;
         Ok(written)
     }

@@ -214,6 +214,7 @@ impl ImportTx {
                 args![head_seq, head_hash],
             )
             .await?;
+        crate::store::activity::move_numbers_past_head(&mut self.tx).await?;
         if self.tx.backend() == Backend::Postgres {
             // SQLite's AUTOINCREMENT follows explicit ids by itself.
             for table in IDENTITY_TABLES {

@@ -19,6 +19,7 @@ pub mod portal;
 pub mod purge;
 pub mod reminders;
 pub mod replay;
+pub mod seal;
 pub mod settings;
 pub mod staff;
 pub mod tokens;

@@ -39,6 +39,9 @@ impl Report {
 impl Store {
     /// Amounts in the problems found are written in `currency`.
     pub async fn verify(&self, currency: Currency) -> StoreResult<Report> {
+        // Entries still unsealed are sealed first, so the whole log is checked.
+        self.seal_all(super::seal::GAP_GRACE + std::time::Duration::from_secs(2))
+            .await?;
         let money = |m: i64| currency.format(Money(m));
         let mut report = Report::default();
         let mut tx = self.db.read().await?;
@@ -233,11 +236,18 @@ impl Store {
         // In pages, so a long log is not held in memory.
         let mut expected_prev = "0".repeat(64);
         let mut expected_seq = 1;
+        // Entries after the head may wait for the sealer (PostgreSQL): they
+        // are replayed against the ledger, but not yet part of the chain.
+        let sealed_through = tx
+            .fetch_one("SELECT seq FROM activity_head WHERE id = 1", &[])
+            .await?
+            .i64("seq")?;
+        let (mut unsealed, mut gaps, mut cursor) = (0, Vec::new(), 1);
         loop {
             let rows = tx
                 .fetch_all(
                     "SELECT * FROM activity_log WHERE seq >= $1 ORDER BY seq LIMIT 1000",
-                    args![expected_seq],
+                    args![cursor],
                 )
                 .await?;
             if rows.is_empty() {
@@ -245,6 +255,20 @@ impl Store {
             }
             for r in rows {
                 let seq = r.i64("seq")?;
+                cursor = seq + 1;
+                if seq > sealed_through && r.text("hash")? == super::activity::UNSEALED {
+                    unsealed += 1;
+                    if let Some(event) = replay::event(
+                        seq,
+                        &r.text("action")?,
+                        &r.text("entity_id")?,
+                        r.opt_text("before_state")?.as_deref(),
+                        r.opt_text("after_state")?.as_deref(),
+                    ) {
+                        report.events.push(event);
+                    }
+                    continue;
+                }
                 if seq != expected_seq {
                     report.problems.push(format!(
                         "activity log: entries {expected_seq} to {} are missing",
@@ -258,6 +282,9 @@ impl Store {
                     ));
                 }
                 let (action, entity_id) = (r.text("action")?, r.text("entity_id")?);
+                if action == "activity.gap" {
+                    gaps.push(seq);
+                }
                 let (before, after) = (r.opt_text("before_state")?, r.opt_text("after_state")?);
                 let form = canonical(
                     seq,
@@ -345,6 +372,20 @@ impl Store {
             }
         }
         let last = expected_seq - 1;
+        if unsealed > 0 {
+            report.notes.push(format!(
+                "{unsealed} activity-log entries after entry {last} were still waiting for the sealer: they were checked against the ledger, and the chain through entry {last}"
+            ));
+        }
+        if !gaps.is_empty() {
+            let shown: Vec<String> = gaps.iter().take(20).map(i64::to_string).collect();
+            report.notes.push(format!(
+                "{} activity-log number(s) were taken by a change that failed and never committed; each is sealed as a gap: {}{}",
+                gaps.len(),
+                shown.join(", "),
+                if gaps.len() > shown.len() { ", …" } else { "" }
+            ));
+        }
         if let Some((through, _)) = &adopted
             && *through > last
         {
