@@ -129,15 +129,16 @@ impl App {
         let label = actor.label();
         // A key seen before answers as before (or refuses a changed
         // request); only a payment under a new key can be a repeat.
-        let key_known = match &key {
-            Some(k) => self.store.idempotency_key_known(&label, k).await?,
-            None => false,
-        };
-        if input.check_repeat
-            && !key_known
-            && let Some(earlier) = self.recent_same_payment(customer_id, p.amount).await?
-        {
-            return Ok(PaymentRecorded::HeldBack(RepeatedPayment { earlier }));
+        if input.check_repeat {
+            let key_known = match &key {
+                Some(k) => self.store.idempotency_key_known(&label, k).await?,
+                None => false,
+            };
+            if !key_known
+                && let Some(earlier) = self.recent_same_payment(customer_id, p.amount).await?
+            {
+                return Ok(PaymentRecorded::HeldBack(RepeatedPayment { earlier }));
+            }
         }
         let new = NewPayment {
             customer_id,

@@ -241,6 +241,16 @@ async fn a_batch_that_fails_to_commit_records_none_and_answers_each(backend: Bac
         "nothing was remembered from the failed batch"
     );
     assert_eq!(app.balance(asha).await, "400.00");
+
+    // The chain holds; on PostgreSQL the numbers the failed batch took are
+    // sealed as gaps, and verify names them.
+    let verified = app.cli(&["verify"]).await;
+    let said = String::from_utf8_lossy(&verified.stdout).to_string()
+        + &String::from_utf8_lossy(&verified.stderr);
+    assert!(verified.status.success(), "{said}");
+    if backend == Backend::Postgres {
+        assert!(said.contains("sealed as a gap"), "{said}");
+    }
 }
 
 async fn payments_from_two_nodes_at_once_are_each_recorded_once(backend: Backend) {
