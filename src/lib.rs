@@ -25,4 +25,5 @@ pub mod server;
 pub mod shed;
 pub mod startup;
 pub mod store;
+pub mod telemetry;
 pub mod web;

@@ -277,6 +277,7 @@ async fn remind(config: Config, dry_run: bool, date: Option<String>) -> anyhow::
         store.close().await;
         return Ok(ExitCode::SUCCESS);
     }
+    let started = std::time::Instant::now();
     let run = duetrack::scheduler::run_daily(
         &store,
         &config,
@@ -286,18 +287,24 @@ async fn remind(config: Config, dry_run: bool, date: Option<String>) -> anyhow::
     )
     .await?;
     println!(
-        "Queued {} reminder(s) for {day}{}.",
+        "Queued {} reminder(s) for {day}{} in {:.2} s.",
         run.reminders,
         if run.digest_queued {
             " and the owner's digest"
         } else {
             ""
-        }
+        },
+        started.elapsed().as_secs_f64()
     );
     let mailer = duetrack::notify::delivery::Mailer::from_config(&config)?;
+    let started = std::time::Instant::now();
     let delivered = mailer.deliver_ready(&store).await?;
     if mailer.sends() {
-        println!("Handled {delivered} message(s) from the outbox.");
+        let seconds = started.elapsed().as_secs_f64();
+        println!(
+            "Handled {delivered} message(s) from the outbox in {seconds:.2} s ({:.0} a second).",
+            delivered as f64 / seconds.max(0.001)
+        );
     } else {
         println!(
             "No SMTP server is configured: {delivered} message(s) written to {}.",

@@ -1,6 +1,6 @@
 //! The whole site: the JSON API and the web pages side by side over one
 //! application, with what every response shares — a body limit, a timeout
-//! answered as a problem document, security headers, response counters and
+//! answered as a problem document, security headers, request metrics and
 //! tracing. This sits above both faces; neither imports the other.
 
 use crate::app::App;
@@ -48,6 +48,8 @@ pub fn router(app: App) -> Router {
             security_headers,
         ))
         .layer(TraceLayer::new_for_http())
+        // Outermost, so that it times and counts every answer, shed ones too.
+        .layer(middleware::from_fn(crate::telemetry::track))
         .with_state(app)
 }
 
@@ -170,7 +172,6 @@ async fn security_headers(
             "the request took too long and was stopped; look again before retrying a change",
         ));
     }
-    state.counters.count(response.status().as_u16());
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,

@@ -42,6 +42,7 @@ pub async fn run_daily(
     holder: &str,
     kind: RunKind,
 ) -> anyhow::Result<DailyRun> {
+    let started = std::time::Instant::now();
     let first_day = store.first_day().await?;
     let reminders = if kind.reminds_customers() {
         store
@@ -60,6 +61,8 @@ pub async fn run_daily(
         None => false,
     };
     store.record_daily_run(day, holder, reminders).await?;
+    metrics::histogram!(crate::telemetry::REMINDER_RUN).record(started.elapsed().as_secs_f64());
+    metrics::counter!(crate::telemetry::REMINDERS_QUEUED).increment(reminders as u64);
     Ok(DailyRun {
         day,
         reminders,

@@ -126,6 +126,8 @@ async fn anchoring(store: Store) {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        // Once per process, so that metrics recorded anywhere are kept.
+        crate::telemetry::install();
         let (store, live) = open_store(&config).await?;
         ensure_chain_key(&store, &config, false).await?;
         if let Some(password) = store

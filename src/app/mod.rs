@@ -40,13 +40,12 @@ use crate::config::{Config, LiveConfig};
 use crate::domain::money::{Currency, Money};
 use crate::store::{Store, StoreError};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Who is asking: a signed-in staff member or customer.
 pub type Actor = Principal;
 
 /// The application: the store, the configuration the service started with,
-/// the configuration in force now, and this node's response counters.
+/// and the configuration in force now.
 /// Cheap to clone; every request holds one.
 #[derive(Clone)]
 pub struct App {
@@ -56,30 +55,6 @@ pub struct App {
     /// The configuration in force, saved settings included; shared with the
     /// scheduler, the letters and the settings follower.
     live: Arc<LiveConfig>,
-    /// This node's response counters, for `/metrics`.
-    pub counters: Arc<Counters>,
-}
-
-/// Responses by status class, kept in memory by this node since it started.
-#[derive(Debug, Default)]
-pub struct Counters {
-    by_class: [AtomicU64; 5],
-}
-
-impl Counters {
-    pub fn count(&self, status: u16) {
-        let class = (status / 100).clamp(1, 5) as usize - 1;
-        self.by_class[class].fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// (class, count) pairs: (1, n) is 1xx and so on.
-    pub fn snapshot(&self) -> Vec<(usize, u64)> {
-        self.by_class
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (i + 1, c.load(Ordering::Relaxed)))
-            .collect()
-    }
 }
 
 fn caller_of(actor: &Actor) -> Caller {
@@ -106,12 +81,7 @@ pub fn may(actor: &Actor, action: Action) -> bool {
 
 impl App {
     pub fn new(store: Store, base: Arc<Config>, live: Arc<LiveConfig>) -> Self {
-        Self {
-            store,
-            base,
-            live,
-            counters: Arc::default(),
-        }
+        Self { store, base, live }
     }
 
     /// The configuration as it stands now, saved settings included: the one
@@ -176,6 +146,17 @@ impl App {
     /// Figures for `/metrics`: no money, no names.
     pub async fn operational_figures(&self) -> AppResult<OperationalFigures> {
         Ok(self.store.operational_figures().await?)
+    }
+
+    /// The outbox's depth and the age in seconds of its oldest waiting
+    /// message, for `/metrics`.
+    pub async fn outbox_depth(&self) -> AppResult<(i64, f64)> {
+        Ok(self.store.outbox_depth().await?)
+    }
+
+    /// Each database pool's use now, for `/metrics`.
+    pub fn pool_use(&self) -> Vec<crate::store::db::PoolUse> {
+        self.store.db.pool_use()
     }
 
     /// The dashboard's figures as of today.

@@ -1,61 +1,70 @@
-//! `GET /metrics`: operational figures in the Prometheus text format —
-//! responses by status class, the outbox by state, portal payments waiting,
-//! and whether the database answers. No amounts of money: those are for
-//! signed-in staff.
+//! `GET /metrics`: operational figures in the Prometheus text format,
+//! rendered from the process-wide recorder (see [`crate::telemetry`]):
+//! request latency per route, responses by status class, the database
+//! pools' use, the outbox's depth and age, reminder runs, and what is
+//! counted from the database at each scrape. No amounts of money: those
+//! are for signed-in staff.
 
 use crate::app::App;
+use crate::telemetry;
 use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use std::fmt::Write;
+use metrics::gauge;
+use std::sync::Mutex;
+
+/// Setting the gauges read at a scrape and rendering them happen under
+/// one lock, so that two applications in one process (as in the tests)
+/// each see their own figures.
+static SCRAPE: Mutex<()> = Mutex::new(());
 
 pub fn router() -> Router<App> {
     Router::new().route("/metrics", get(metrics))
 }
 
 async fn metrics(State(state): State<App>) -> impl IntoResponse {
-    let mut out = String::new();
-    out.push_str(
-        "# HELP duetrack_http_responses_total HTTP responses this node sent, by status class.\n",
-    );
-    out.push_str("# TYPE duetrack_http_responses_total counter\n");
-    for (class, count) in state.counters.snapshot() {
-        let _ = writeln!(
-            out,
-            "duetrack_http_responses_total{{class=\"{class}xx\"}} {count}"
-        );
-    }
+    let handle = telemetry::install();
     let figures = state.operational_figures().await;
-    out.push_str("# HELP duetrack_database_up Whether the database answered this scrape.\n# TYPE duetrack_database_up gauge\n");
-    let _ = writeln!(out, "duetrack_database_up {}", i32::from(figures.is_ok()));
-    if let Ok(f) = figures {
-        out.push_str("# HELP duetrack_emails Messages in the outbox, by state.\n# TYPE duetrack_emails gauge\n");
-        for (status, n) in &f.emails {
-            let _ = writeln!(out, "duetrack_emails{{status=\"{status}\"}} {n}");
+    let outbox = state.outbox_depth().await;
+    let pools = state.pool_use();
+    let body = {
+        let _only_us = SCRAPE.lock().unwrap_or_else(|p| p.into_inner());
+        gauge!("duetrack_database_up").set(if figures.is_ok() && outbox.is_ok() {
+            1.0
+        } else {
+            0.0
+        });
+        for pool in pools {
+            for (state, n) in [
+                ("in_use", pool.in_use),
+                ("idle", pool.idle),
+                ("max", pool.max),
+            ] {
+                gauge!("duetrack_db_pool_connections", "pool" => pool.name, "state" => state)
+                    .set(f64::from(n));
+            }
         }
-        out.push_str("# HELP duetrack_payments_pending Portal payments waiting for staff.\n# TYPE duetrack_payments_pending gauge\n");
-        let _ = writeln!(out, "duetrack_payments_pending {}", f.pending_payments);
-        out.push_str(
-            "# HELP duetrack_customers Customers, by state.\n# TYPE duetrack_customers gauge\n",
-        );
-        let _ = writeln!(
-            out,
-            "duetrack_customers{{status=\"active\"}} {}",
-            f.active_customers
-        );
-        let _ = writeln!(
-            out,
-            "duetrack_customers{{status=\"deleted\"}} {}",
-            f.deleted_customers
-        );
-    }
+        if let Ok((depth, age)) = outbox {
+            gauge!("duetrack_outbox_depth").set(depth as f64);
+            gauge!("duetrack_outbox_oldest_age_seconds").set(age);
+        }
+        if let Ok(f) = figures {
+            for (status, n) in f.emails {
+                gauge!("duetrack_emails", "status" => status).set(n as f64);
+            }
+            gauge!("duetrack_payments_pending").set(f.pending_payments as f64);
+            gauge!("duetrack_customers", "status" => "active").set(f.active_customers as f64);
+            gauge!("duetrack_customers", "status" => "deleted").set(f.deleted_customers as f64);
+        }
+        handle.render()
+    };
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        out,
+        body,
     )
 }

@@ -1,5 +1,6 @@
-//! Delivering the outbox. One pooled SMTP transport per process; each
-//! message is claimed, sent, and marked sent, retried with exponential
+//! Delivering the outbox. One pooled SMTP transport per process; messages
+//! are claimed in batches, sent over several pooled connections at once,
+//! and marked sent together, retried with exponential
 //! backoff after a transient failure, or marked failed with the server's
 //! answer after a permanent one. Without an SMTP server, messages stay in
 //! the outbox and are written as `.eml` files for a person to see.
@@ -17,7 +18,10 @@ use std::time::Duration;
 
 /// How long a claimed message is reserved for the node sending it.
 const CLAIM_SECONDS: i64 = 120;
-const BATCH: i64 = 20;
+/// Messages claimed at once: one write claims them, one marks them sent.
+const BATCH: i64 = 64;
+/// SMTP connections kept open, and messages sent at once over them.
+const CONNECTIONS: u32 = 8;
 
 pub struct Mailer {
     transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
@@ -58,7 +62,7 @@ impl Mailer {
                         .timeout(Some(Duration::from_secs(30)))
                         .pool_config(
                             PoolConfig::new()
-                                .max_size(4)
+                                .max_size(CONNECTIONS)
                                 .idle_timeout(Duration::from_secs(60)),
                         );
                 if let (Some(user), Some(password)) = (&smtp.username, &smtp.password) {
@@ -116,8 +120,50 @@ impl Mailer {
                     return Ok(0);
                 }
                 let batch = store.claim_emails(BATCH, CLAIM_SECONDS).await?;
+                // Sent over the pool's connections at once; the ones sent
+                // are marked in one write, the rest one by one.
+                let mut sending = tokio::task::JoinSet::new();
+                let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(CONNECTIONS as usize));
+                let mut sent = Vec::with_capacity(batch.len());
+                let mut problems = Vec::new();
                 for email in &batch {
-                    self.send_one(store, transport, email).await?;
+                    match self.build(email) {
+                        Ok(message) => {
+                            let transport = transport.clone();
+                            let gate = gate.clone();
+                            let id = email.id;
+                            sending.spawn(async move {
+                                let _turn = gate.acquire_owned().await;
+                                (id, transport.send(message).await.map(|_| ()))
+                            });
+                        }
+                        Err(problem) => problems.push((email, problem)),
+                    }
+                }
+                let mut failed = Vec::new();
+                while let Some(done) = sending.join_next().await {
+                    let (id, result) = done?;
+                    match result {
+                        Ok(()) => sent.push(id),
+                        Err(e) => failed.push((id, e)),
+                    }
+                }
+                store.mark_emails_sent(&sent).await?;
+                metrics::counter!(crate::telemetry::EMAILS_SENT).increment(sent.len() as u64);
+                for id in &sent {
+                    tracing::debug!(email = id, "email sent");
+                }
+                if !sent.is_empty() {
+                    tracing::info!(count = sent.len(), "emails sent");
+                }
+                for (email, problem) in problems {
+                    tracing::warn!(email = email.id, %problem, "email cannot be sent");
+                    store.mark_email_failed(email.id, &problem).await?;
+                }
+                for (id, error) in failed {
+                    if let Some(email) = batch.iter().find(|e| e.id == id) {
+                        self.after_failure(store, email, error).await?;
+                    }
                 }
                 Ok(batch.len())
             }
@@ -131,46 +177,31 @@ impl Mailer {
         }
     }
 
-    async fn send_one(
+    /// Records why `email` was not sent: failed for good, or to be retried.
+    async fn after_failure(
         &self,
         store: &Store,
-        transport: &AsyncSmtpTransport<Tokio1Executor>,
         email: &Email,
+        e: lettre::transport::smtp::Error,
     ) -> anyhow::Result<()> {
-        let message = match self.build(email) {
-            Ok(m) => m,
-            Err(problem) => {
-                tracing::warn!(email = email.id, %problem, "email cannot be sent");
-                store.mark_email_failed(email.id, &problem).await?;
-                return Ok(());
-            }
-        };
-        match transport.send(message).await {
-            Ok(_) => {
-                tracing::info!(email = email.id, kind = %email.kind, "email sent");
-                store.mark_email_sent(email.id).await?;
-            }
-            Err(e) if e.is_permanent() => {
-                tracing::warn!(email = email.id, error = %e, "email refused by the SMTP server");
-                store
-                    .mark_email_failed(email.id, &format!("refused by the SMTP server: {e}"))
-                    .await?;
-            }
-            Err(e) if email.attempts >= self.retry.max_attempts => {
-                tracing::warn!(email = email.id, error = %e, "email failed for the last time");
-                store
-                    .mark_email_failed(
-                        email.id,
-                        &format!("gave up after {} attempts: {e}", email.attempts),
-                    )
-                    .await?;
-            }
-            Err(e) => {
-                let delay = self.retry.delay_after(email.attempts);
-                tracing::info!(email = email.id, error = %e, retry_in_seconds = delay, "email not sent yet; will retry");
-                let at = chrono::Utc::now() + chrono::Duration::seconds(delay as i64);
-                store.mark_email_retry(email.id, &e.to_string(), at).await?;
-            }
+        if e.is_permanent() {
+            tracing::warn!(email = email.id, error = %e, "email refused by the SMTP server");
+            store
+                .mark_email_failed(email.id, &format!("refused by the SMTP server: {e}"))
+                .await?;
+        } else if email.attempts >= self.retry.max_attempts {
+            tracing::warn!(email = email.id, error = %e, "email failed for the last time");
+            store
+                .mark_email_failed(
+                    email.id,
+                    &format!("gave up after {} attempts: {e}", email.attempts),
+                )
+                .await?;
+        } else {
+            let delay = self.retry.delay_after(email.attempts);
+            tracing::info!(email = email.id, error = %e, retry_in_seconds = delay, "email not sent yet; will retry");
+            let at = chrono::Utc::now() + chrono::Duration::seconds(delay as i64);
+            store.mark_email_retry(email.id, &e.to_string(), at).await?;
         }
         Ok(())
     }

@@ -273,6 +273,26 @@ impl Db {
         }
     }
 
+    /// Each connection pool's use now: (name, in use, idle, most allowed).
+    /// SQLite has a one-connection `write` pool and a `read` pool;
+    /// PostgreSQL one `main` pool.
+    pub fn pool_use(&self) -> Vec<PoolUse> {
+        fn of<DB: sqlx::Database>(name: &'static str, pool: &sqlx::Pool<DB>) -> PoolUse {
+            let size = pool.size();
+            let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX).min(size);
+            PoolUse {
+                name,
+                in_use: size - idle,
+                idle,
+                max: pool.options().get_max_connections(),
+            }
+        }
+        match self {
+            Db::Sqlite { write, read, .. } => vec![of("write", write), of("read", read)],
+            Db::Postgres(pool, _) => vec![of("main", pool)],
+        }
+    }
+
     fn slot(&self) -> &ChainSlot {
         match self {
             Db::Sqlite { chain, .. } | Db::Postgres(_, chain) => chain,
@@ -291,6 +311,18 @@ impl Db {
     pub fn set_chain_key(&self, key: Option<Arc<ChainKey>>) {
         *self.slot().write().unwrap_or_else(|e| e.into_inner()) = key;
     }
+}
+
+/// One statement of a multi-row insert, with the rows it binds.
+type Statement<'r> = (String, &'r [Vec<Arg>]);
+
+/// One connection pool's use, for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    pub name: &'static str,
+    pub in_use: u32,
+    pub idle: u32,
+    pub max: u32,
 }
 
 /// A value bound to a placeholder.
@@ -546,17 +578,8 @@ impl Tx {
         rows: &[Vec<Arg>],
         tail: &str,
     ) -> Result<u64, DbError> {
-        // Far below either backend's limit on parameters per statement
-        // (SQLite 32,766; PostgreSQL 65,535).
-        const MAX_VALUES: usize = 20_000;
-        const MAX_ROWS: usize = 500;
-        refuse_nul(rows.iter().flatten())?;
-        let width = columns.len().max(1);
-        let per_statement = (MAX_VALUES / width).clamp(1, MAX_ROWS);
-        let head = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
         let mut written = 0;
-        for chunk in rows.chunks(per_statement) {
-            let sql = format!("{head}{}{tail}", self.value_rows(1, chunk.len(), width));
+        for (sql, chunk) in self.multi_row_inserts(table, columns, rows, tail)? {
             let args = chunk.iter().flatten();
             written += match &mut self.inner {
                 Conn::Sqlite(tx) => bind_all!(sqlx::query(&sql), args)
@@ -591,6 +614,65 @@ impl Tx {
             .map(|i| format!("({})", self.params(first + i * width, width)))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// As [`Tx::insert_many`], with a `tail` that ends in a RETURNING
+    /// clause: returns the rows it names, for the rows written.
+    pub async fn insert_many_returning(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: &[Vec<Arg>],
+        tail: &str,
+    ) -> Result<Vec<Row>, DbError> {
+        let mut returned = Vec::with_capacity(rows.len());
+        for (sql, chunk) in self.multi_row_inserts(table, columns, rows, tail)? {
+            let args = chunk.iter().flatten();
+            match &mut self.inner {
+                Conn::Sqlite(tx) => returned.extend(
+                    bind_all!(sqlx::query(&sql), args)
+                        .fetch_all(&mut **tx)
+                        .await?
+                        .into_iter()
+                        .map(Row::Sqlite),
+                ),
+                Conn::Postgres(tx) => returned.extend(
+                    bind_all!(sqlx::query(&sql), args)
+                        .fetch_all(&mut **tx)
+                        .await?
+                        .into_iter()
+                        .map(Row::Postgres),
+                ),
+            }
+        }
+        Ok(returned)
+    }
+
+    /// The statements of a multi-row insert, each with its rows.
+    fn multi_row_inserts<'r>(
+        &self,
+        table: &str,
+        columns: &[&str],
+        rows: &'r [Vec<Arg>],
+        tail: &str,
+    ) -> Result<Vec<Statement<'r>>, DbError> {
+        // Far below either backend's limit on parameters per statement
+        // (SQLite 32,766; PostgreSQL 65,535).
+        const MAX_VALUES: usize = 20_000;
+        const MAX_ROWS: usize = 500;
+        refuse_nul(rows.iter().flatten())?;
+        let width = columns.len().max(1);
+        let per_statement = (MAX_VALUES / width).clamp(1, MAX_ROWS);
+        let head = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+        Ok(rows
+            .chunks(per_statement)
+            .map(|chunk| {
+                (
+                    format!("{head}{}{tail}", self.value_rows(1, chunk.len(), width)),
+                    chunk,
+                )
+            })
+            .collect())
     }
 
     /// SQL for the sum of `expr` over a query's rows that never fails

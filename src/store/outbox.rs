@@ -50,32 +50,34 @@ pub async fn enqueue(tx: &mut Tx, email: NewEmail) -> Result<Option<i64>, DbErro
 }
 
 /// Queues many messages inside the caller's transaction with multi-row
-/// statements; a message whose key exists already is left out. Returns
-/// how many were queued.
-pub async fn enqueue_many(tx: &mut Tx, emails: Vec<NewEmail>) -> Result<u64, DbError> {
+/// inserts. Returns the id of each message written, by its dedupe key;
+/// one whose key already exists is left out.
+pub async fn enqueue_many(
+    tx: &mut Tx,
+    emails: Vec<NewEmail>,
+) -> Result<std::collections::HashMap<String, i64>, DbError> {
     let now = now_text();
     let rows: Vec<Vec<Arg>> = emails
         .into_iter()
-        .map(|email| {
-            args![
-                email.dedupe_key,
-                email.kind.as_str(),
-                email.customer_id,
-                email.recipient,
-                email.message.subject,
-                email.message.text,
-                email.message.html,
-                "queued",
-                0_i64,
-                now.clone(),
-                now.clone(),
-                now.clone()
+        .map(|e| {
+            vec![
+                Arg::from(e.dedupe_key),
+                Arg::from(e.kind.as_str()),
+                Arg::from(e.customer_id),
+                Arg::from(e.recipient),
+                Arg::from(e.message.subject),
+                Arg::from(e.message.text),
+                Arg::from(e.message.html),
+                Arg::from("queued"),
+                Arg::from(0_i64),
+                Arg::from(now.clone()),
+                Arg::from(now.clone()),
+                Arg::from(now.clone()),
             ]
-            .to_vec()
         })
         .collect();
-    let queued = tx
-        .insert_many(
+    let written = tx
+        .insert_many_returning(
             "emails",
             &[
                 "dedupe_key",
@@ -92,13 +94,16 @@ pub async fn enqueue_many(tx: &mut Tx, emails: Vec<NewEmail>) -> Result<u64, DbE
                 "updated_at",
             ],
             &rows,
-            " ON CONFLICT (dedupe_key) DO NOTHING",
+            " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key",
         )
         .await?;
-    if queued > 0 {
+    if !written.is_empty() {
         tx.queued_email = true;
     }
-    Ok(queued)
+    written
+        .iter()
+        .map(|r| Ok((r.text("dedupe_key")?, r.i64("id")?)))
+        .collect()
 }
 
 /// A message as the outbox holds it.
@@ -194,6 +199,29 @@ impl Store {
         Ok(emails)
     }
 
+    /// How many messages wait (queued, or being sent), and how many
+    /// seconds the oldest of them has waited since it was queued.
+    pub async fn outbox_depth(&self) -> StoreResult<(i64, f64)> {
+        let mut tx = self.db.read().await?;
+        let row = tx
+            .fetch_one(
+                "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM emails WHERE status IN ('queued', 'sending')",
+                &[],
+            )
+            .await?;
+        let age = row
+            .opt_text("oldest")?
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+            .map(|at| {
+                (chrono::Utc::now() - at.with_timezone(&chrono::Utc))
+                    .num_milliseconds()
+                    .max(0) as f64
+                    / 1000.0
+            })
+            .unwrap_or(0.0);
+        Ok((row.i64("n")?, age))
+    }
+
     /// Whether anything waits to be sent now (a cheap read before claiming).
     pub async fn emails_ready(&self) -> StoreResult<bool> {
         let now = now_text();
@@ -209,23 +237,39 @@ impl Store {
     }
 
     pub async fn mark_email_sent(&self, id: i64) -> StoreResult<()> {
+        self.mark_emails_sent(&[id]).await
+    }
+
+    /// Marks messages sent, all in one transaction.
+    pub async fn mark_emails_sent(&self, ids: &[i64]) -> StoreResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
         let now = now_text();
         let mut tx = self.db.write().await?;
-        tx.execute(
-            "UPDATE emails SET status = 'sent', sent_at = $1, updated_at = $1, claimed_until = NULL, last_error = NULL WHERE id = $2",
-            args![now, id],
-        )
-        .await?;
-        // The one-time link is in the recipient's hands now; the database
-        // need not keep a usable copy.
-        tx.execute(
-            &format!(
-                "UPDATE emails SET body_text = '(removed after sending: it held a one-time link)', body_html = '' WHERE id = $1 AND kind IN ({})",
-                link_kinds()
-            ),
-            args![id],
-        )
-        .await?;
+        for chunk in ids.chunks(500) {
+            let mut args = vec![Arg::from(now.clone())];
+            args.extend(chunk.iter().map(|id| Arg::from(*id)));
+            let list = super::db::placeholders(2, chunk.len());
+            tx.execute(
+                &format!(
+                    "UPDATE emails SET status = 'sent', sent_at = $1, updated_at = $1, claimed_until = NULL, last_error = NULL WHERE id IN ({list})"
+                ),
+                &args,
+            )
+            .await?;
+            // The one-time link is in the recipient's hands now; the
+            // database need not keep a usable copy.
+            tx.execute(
+                &format!(
+                    "UPDATE emails SET body_text = '(removed after sending: it held a one-time link)', body_html = '' WHERE id IN ({}) AND kind IN ({})",
+                    super::db::placeholders(1, chunk.len()),
+                    link_kinds()
+                ),
+                &args[1..],
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -3,6 +3,7 @@
 //! leases and run records that let exactly one node run it.
 
 use super::activity::{self, Change};
+use super::db::Arg;
 use super::letters::{DigestFacts, ReminderFacts, ReminderLine};
 use super::outbox::{self, NewEmail};
 use super::{Store, StoreResult, now_text, timestamp_text};
@@ -12,6 +13,12 @@ use crate::domain::notifications::EmailKind;
 use crate::domain::reminders::{OpenDueDate, ReminderPolicy, reminder_reason};
 use chrono::NaiveDate;
 use serde_json::json;
+use std::collections::HashSet;
+
+/// The outbox key of the reminder for `customer_id` on `day`.
+fn reminder_key(customer_id: i64, day: NaiveDate) -> String {
+    format!("reminder:{customer_id}:{day}")
+}
 
 /// One customer with an open balance, and what the policy says of it.
 #[derive(Debug, Clone)]
@@ -137,59 +144,104 @@ impl Store {
         policy: ReminderPolicy,
         actor: &str,
     ) -> StoreResult<usize> {
+        let plan = self.reminder_plan(day, today, policy).await?;
+        self.send_planned_reminders(plan, day, today, actor).await
+    }
+
+    /// Sends the reminders of a plan made by [`Store::reminder_plan`] for
+    /// `day` on `today`, a few hundred customers per transaction: the
+    /// reminder log, the emails and the log's links to them each written
+    /// with one multi-row statement.
+    pub async fn send_planned_reminders(
+        &self,
+        plan: Vec<ReminderCandidate>,
+        day: NaiveDate,
+        today: NaiveDate,
+        actor: &str,
+    ) -> StoreResult<usize> {
+        /// Customers per transaction: large enough to spread a commit over
+        /// many reminders, small enough not to hold the writer for long.
+        const CHUNK: usize = 500;
+        let due: Vec<ReminderCandidate> = plan.into_iter().filter(|c| c.will_be_sent()).collect();
         let mut queued = 0;
-        for c in self.reminder_plan(day, today, policy).await? {
-            let (Some(reason), Some(email), None) = (&c.reason, &c.email, c.held_back) else {
-                continue;
-            };
+        for chunk in due.chunks(CHUNK) {
             let mut tx = self.db.write().await?;
-            let logged = tx
-                .fetch_optional(
-                    "INSERT INTO reminder_log (customer_id, day, sent_on, reason, created_at) VALUES ($1, $2, $3, $4, $5)
-                     ON CONFLICT DO NOTHING RETURNING customer_id",
-                    args![c.customer_id, day, today, reason.clone(), now_text()],
+            let now = now_text();
+            let rows: Vec<Vec<Arg>> = chunk
+                .iter()
+                .map(|c| {
+                    vec![
+                        Arg::from(c.customer_id),
+                        Arg::from(day),
+                        Arg::from(today),
+                        Arg::from(c.reason.clone()),
+                        Arg::from(now.clone()),
+                    ]
+                })
+                .collect();
+            let logged: HashSet<i64> = tx
+                .insert_many_returning(
+                    "reminder_log",
+                    &["customer_id", "day", "sent_on", "reason", "created_at"],
+                    &rows,
+                    " ON CONFLICT DO NOTHING RETURNING customer_id",
                 )
-                .await?;
-            if logged.is_none() {
+                .await?
+                .iter()
+                .map(|r| r.i64("customer_id"))
+                .collect::<Result<_, _>>()?;
+            let chosen: Vec<&ReminderCandidate> = chunk
+                .iter()
+                .filter(|c| logged.contains(&c.customer_id))
+                .collect();
+            if chosen.is_empty() {
                 continue;
             }
-            let message = self.letters.reminder(&ReminderFacts {
-                name: &c.name,
-                balance: c.balance,
-                overdue: c.overdue,
-                reason,
-                dues: &c.dues,
-            });
-            let email_id = outbox::enqueue(
-                &mut tx,
-                NewEmail {
+            let emails = chosen
+                .iter()
+                .map(|c| NewEmail {
                     kind: EmailKind::Reminder,
-                    dedupe_key: format!("reminder:{}:{day}", c.customer_id),
+                    dedupe_key: reminder_key(c.customer_id, day),
                     customer_id: Some(c.customer_id),
-                    recipient: email.clone(),
-                    message,
-                },
-            )
-            .await?;
+                    recipient: c.email.clone().unwrap_or_default(),
+                    message: self.letters.reminder(&ReminderFacts {
+                        name: &c.name,
+                        balance: c.balance,
+                        overdue: c.overdue,
+                        reason: c.reason.as_deref().unwrap_or_default(),
+                        dues: &c.dues,
+                    }),
+                })
+                .collect();
+            outbox::enqueue_many(&mut tx, emails).await?;
+            // Link the chunk's log rows to their emails in one statement
+            // (the plan is in customer order): each to the email with its
+            // key, whether written now or by an earlier run.
+            let first = chosen.first().map_or(0, |c| c.customer_id);
+            let last = chosen.last().map_or(0, |c| c.customer_id);
             tx.execute(
-                "UPDATE reminder_log SET email_id = $1 WHERE customer_id = $2 AND day = $3",
-                args![email_id, c.customer_id, day],
+                "UPDATE reminder_log SET email_id = (SELECT e.id FROM emails e
+                     WHERE e.dedupe_key = 'reminder:' || CAST(reminder_log.customer_id AS TEXT) || ':' || reminder_log.day)
+                 WHERE day = $1 AND sent_on = $2 AND email_id IS NULL AND customer_id BETWEEN $3 AND $4",
+                args![day, today, first, last],
             )
             .await?;
-            activity::record(
-                &mut tx,
-                actor,
-                Change {
-                    action: "reminder.queued",
-                    entity_type: "customer",
-                    entity_id: c.customer_id.to_string(),
-                    before: None,
-                    after: Some(json!({"day": day, "reason": reason, "balance": c.balance, "overdue": c.overdue})),
-                },
-            )
-            .await?;
+            for c in &chosen {
+                activity::record(
+                    &mut tx,
+                    actor,
+                    Change {
+                        action: "reminder.queued",
+                        entity_type: "customer",
+                        entity_id: c.customer_id.to_string(),
+                        before: None,
+                        after: Some(json!({"day": day, "reason": c.reason, "balance": c.balance, "overdue": c.overdue})),
+                    },
+                )
+                .await?;
+            }
             tx.commit().await?;
-            queued += 1;
+            queued += chosen.len();
         }
         if queued > 0 {
             self.email_queued();

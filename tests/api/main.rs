@@ -20,6 +20,7 @@ mod import_own;
 mod ledger;
 mod ledger_props;
 mod limits;
+mod metrics;
 mod purge;
 mod scheduler;
 mod sessions;
