@@ -9,6 +9,7 @@ pub mod customers;
 pub mod dashboard;
 pub mod db;
 pub mod export;
+pub mod figures;
 pub mod idempotency;
 pub mod import;
 pub mod import_own;
@@ -41,6 +42,8 @@ pub struct Store {
     /// Counts commits that queued email, so delivery can wait for the next
     /// one instead of polling (see [`Store::email_waiter`]).
     outbox_wake: Arc<watch::Sender<u64>>,
+    /// Sessions read in the last moments (see [`Store::session`]).
+    sessions: Arc<auth::SessionCache>,
 }
 
 impl Store {
@@ -49,6 +52,7 @@ impl Store {
             db,
             letters,
             outbox_wake: Arc::new(watch::Sender::new(0)),
+            sessions: Arc::default(),
         }
     }
 
