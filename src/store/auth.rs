@@ -81,6 +81,93 @@ pub struct Session {
     pub csrf_token: String,
 }
 
+/// How long a session read from the database is used without reading it
+/// again. Revocation on this node forgets it at once; another node sharing
+/// the database sees a revocation within this time.
+pub const SESSION_CACHE: std::time::Duration = std::time::Duration::from_secs(2);
+/// How stale `last_seen_at` may get before a request writes it again.
+const LAST_SEEN_EVERY_SECONDS: i64 = 60;
+/// At most this many sessions are remembered; past it the oldest half of
+/// the time window is dropped.
+const SESSION_CACHE_ENTRIES: usize = 50_000;
+
+/// A session as read from the database, with what decides whether it is
+/// still live.
+#[derive(Clone)]
+struct FoundSession {
+    session: Session,
+    last_seen: Option<chrono::DateTime<chrono::Utc>>,
+    expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+struct Remembered {
+    found: FoundSession,
+    read_at: std::time::Instant,
+}
+
+/// Sessions read in the last [`SESSION_CACHE`], by token hash. A
+/// generation number, moved on by every forgetting, keeps a lookup that
+/// raced a revocation from remembering what it read before it.
+#[derive(Default)]
+pub struct SessionCache {
+    inner: std::sync::Mutex<CacheInner>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    generation: u64,
+    entries: std::collections::HashMap<String, Remembered>,
+}
+
+impl SessionCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A fresh entry for the hash, if any, and the generation to store a
+    /// newly read one under.
+    fn get(&self, hash: &str) -> (Option<FoundSession>, u64) {
+        let inner = self.lock();
+        let found = inner
+            .entries
+            .get(hash)
+            .filter(|r| r.read_at.elapsed() < SESSION_CACHE)
+            .map(|r| r.found.clone());
+        (found, inner.generation)
+    }
+
+    fn put(&self, hash: &str, found: FoundSession, generation: u64) {
+        let mut inner = self.lock();
+        if inner.generation != generation {
+            return;
+        }
+        if inner.entries.len() >= SESSION_CACHE_ENTRIES {
+            inner
+                .entries
+                .retain(|_, r| r.read_at.elapsed() < SESSION_CACHE / 2);
+        }
+        inner.entries.insert(
+            hash.to_string(),
+            Remembered {
+                found,
+                read_at: std::time::Instant::now(),
+            },
+        );
+    }
+
+    fn touch(&self, hash: &str, at: chrono::DateTime<chrono::Utc>) {
+        if let Some(r) = self.lock().entries.get_mut(hash) {
+            r.found.last_seen = Some(at);
+        }
+    }
+
+    fn forget_all(&self) {
+        let mut inner = self.lock();
+        inner.generation = inner.generation.wrapping_add(1);
+        inner.entries.clear();
+    }
+}
+
 /// Where a request came from, for throttling and the sign-in log.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -461,32 +548,81 @@ impl Store {
 
     /// Finds the live session behind a token: not revoked, not past its
     /// absolute expiry, used within the idle limit, its account still able
-    /// to sign in.
+    /// to sign in. A session found is remembered for [`SESSION_CACHE`], so
+    /// a client's stream of requests costs one query per that time; every
+    /// change here that ends sessions or changes who may use them forgets
+    /// all remembered sessions at once ([`Store::forget_sessions`]).
     pub async fn session(&self, token: &str, idle_minutes: i64) -> StoreResult<Option<Session>> {
         let hash = access::token_hash(token);
         let now = chrono::Utc::now();
+        let idle = chrono::Duration::minutes(idle_minutes);
+        let (remembered, generation) = self.sessions.get(&hash);
+        let mut found = match remembered {
+            Some(found) => found,
+            None => match self.load_session(&hash, now).await? {
+                Some(found) => {
+                    self.sessions.put(&hash, found.clone(), generation);
+                    found
+                }
+                None => return Ok(None),
+            },
+        };
+        if now >= found.expires_at || found.last_seen.is_some_and(|t| now - t > idle) {
+            return Ok(None);
+        }
+        // Keep the idle clock running, without a write on every request.
+        if found
+            .last_seen
+            .is_none_or(|t| now - t > chrono::Duration::seconds(LAST_SEEN_EVERY_SECONDS))
+        {
+            let mut tx = self.db.write().await?;
+            tx.execute(
+                "UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2",
+                args![timestamp_text(now), hash.clone()],
+            )
+            .await?;
+            tx.commit().await?;
+            found.last_seen = Some(now);
+            self.sessions.touch(&hash, now);
+        }
+        Ok(Some(found.session))
+    }
+
+    /// Forgets every remembered session, so that the next request on any
+    /// token reads the database again. Called after each commit that ends
+    /// sessions, disables an account or changes a role.
+    pub fn forget_sessions(&self) {
+        self.sessions.forget_all();
+    }
+
+    async fn load_session(
+        &self,
+        hash: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<Option<FoundSession>> {
         let mut tx = self.db.read().await?;
         let row = tx
             .fetch_optional(
-                "SELECT s.staff_id, s.customer_id, s.csrf_token, s.last_seen_at,
+                "SELECT s.staff_id, s.customer_id, s.csrf_token, s.last_seen_at, s.expires_at,
                         u.username AS staff_username, u.role, u.disabled_at,
                         c.username AS customer_username, c.status AS customer_status, c.login_disabled_at
                  FROM sessions s
                  LEFT JOIN staff_users u ON u.id = s.staff_id
                  LEFT JOIN customers c ON c.id = s.customer_id
                  WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
-                args![hash.clone(), timestamp_text(now)],
+                args![hash, timestamp_text(now)],
             )
             .await?;
         drop(tx);
         let Some(row) = row else { return Ok(None) };
-        let last_seen = row
-            .opt_text("last_seen_at")?
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
-            .map(|t| t.with_timezone(&chrono::Utc));
-        if last_seen.is_some_and(|t| now - t > chrono::Duration::minutes(idle_minutes)) {
+        let parse = |t: Option<String>| {
+            t.and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+                .map(|t| t.with_timezone(&chrono::Utc))
+        };
+        let last_seen = parse(row.opt_text("last_seen_at")?);
+        let Some(expires_at) = parse(row.opt_text("expires_at")?) else {
             return Ok(None);
-        }
+        };
         let principal = match (row.opt_i64("staff_id")?, row.opt_i64("customer_id")?) {
             (Some(id), _) => {
                 if row.opt_text("disabled_at")?.is_some() {
@@ -518,20 +654,14 @@ impl Store {
             }
             (None, None) => return Ok(None),
         };
-        // Keep the idle clock running, without a write on every request.
-        if last_seen.is_none_or(|t| now - t > chrono::Duration::seconds(60)) {
-            let mut tx = self.db.write().await?;
-            tx.execute(
-                "UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2",
-                args![timestamp_text(now), hash.clone()],
-            )
-            .await?;
-            tx.commit().await?;
-        }
-        Ok(Some(Session {
-            principal,
-            token_hash: hash,
-            csrf_token: row.opt_text("csrf_token")?.unwrap_or_default(),
+        Ok(Some(FoundSession {
+            session: Session {
+                principal,
+                token_hash: hash.to_string(),
+                csrf_token: row.opt_text("csrf_token")?.unwrap_or_default(),
+            },
+            last_seen,
+            expires_at,
         }))
     }
 
@@ -543,6 +673,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.forget_sessions();
         Ok(())
     }
 
@@ -671,6 +802,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.forget_sessions();
         self.email_queued();
         Ok(SetPasswordOutcome::Done { username })
     }
@@ -807,6 +939,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.forget_sessions();
         if email.is_some() {
             self.email_queued();
         }

@@ -486,12 +486,17 @@ impl Store {
         }
         let where_clause = conditions.join(" AND ");
         let mut tx = self.db.read().await?;
-        let total = tx
-            .scalar(
+        // Unfiltered, the count is a maintained figure; a search or filter
+        // counts only what its index range holds.
+        let total = if conditions.len() == 1 {
+            super::dashboard::customer_count(&mut tx, query.status.as_str()).await?
+        } else {
+            tx.scalar(
                 &format!("SELECT COUNT(*) FROM customers c WHERE {where_clause}"),
                 &values,
             )
-            .await?;
+            .await?
+        };
 
         let (from, order) = match query.sort {
             CustomerSort::Name => ("customers c".to_string(), "c.name_key, c.id"),
@@ -735,6 +740,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.forget_sessions();
         if after.email.is_some() {
             self.email_queued();
         }

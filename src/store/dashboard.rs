@@ -74,84 +74,76 @@ fn months_back(day: NaiveDate, n: u32) -> NaiveDate {
         .unwrap_or(first)
 }
 
+/// Which ageing bucket a due date falls in, as of `today`.
+fn bucket_of(ageing: &mut Ageing, today: NaiveDate, due: Option<NaiveDate>) -> &mut Money {
+    match due.map(|d| (today - d).num_days()).unwrap_or(0) {
+        d if d <= 0 => &mut ageing.current,
+        1..=30 => &mut ageing.days_1_30,
+        31..=60 => &mut ageing.days_31_60,
+        61..=90 => &mut ageing.days_61_90,
+        _ => &mut ageing.days_over_90,
+    }
+}
+
 impl Store {
+    /// Read from the maintained figures (see [`super::figures`]): a few
+    /// hundred rows at most, however many customers and entries there are.
     pub async fn dashboard(&self, today: NaiveDate) -> StoreResult<Dashboard> {
         let mut tx = self.db.read().await?;
         let sql = format!(
-            "SELECT {} AS outstanding, {} AS credit, COUNT(*) AS customers
-             FROM customers WHERE status = 'active'",
-            tx.sum("CASE WHEN balance > 0 THEN balance ELSE 0 END"),
-            tx.sum("CASE WHEN balance < 0 THEN -balance ELSE 0 END"),
+            "SELECT {} AS active, {} AS owing, {} AS outstanding, {} AS credit, {} AS open_dues FROM customer_totals",
+            tx.sum("active"),
+            tx.sum("owing"),
+            tx.sum("outstanding"),
+            tx.sum("credit"),
+            tx.sum("open_dues"),
         );
         let totals = tx.fetch_one(&sql, &[]).await?;
-        let month_start = today.with_day(1).unwrap_or(today);
+        let active_customers = totals.i64("active")?;
+        let owing = totals.i64("owing")?;
+        let total_outstanding = totals.money("outstanding")?;
+        let open_dues = totals.money("open_dues")?;
+
+        // Ageing: open amounts by due date, summed over the last 90 days
+        // and the future; what is older is the rest of the total.
+        let oldest_bucketed = today - chrono::Days::new(90);
         let sql = format!(
-            "SELECT {} FROM payments WHERE status = 'recorded' AND paid_on >= $1 AND paid_on <= $2",
-            tx.sum("amount")
+            "SELECT due_date, {} AS outstanding FROM open_dues_by_day
+             WHERE due_date = '' OR due_date >= $1 GROUP BY due_date",
+            tx.sum("outstanding")
         );
-        let collected_today = Money(tx.scalar(&sql, args![today, today]).await?);
-        let collected_this_month = Money(tx.scalar(&sql, args![month_start, today]).await?);
-
-        // Open dues of active customers, for ageing and overdue per customer.
-        let open = tx
-            .fetch_all(
-                "SELECT d.customer_id, d.due_date, d.amount - d.paid AS outstanding FROM dues d
-                 JOIN customers c ON c.id = d.customer_id
-                 WHERE c.status = 'active' AND d.status IN ('open', 'partial')",
-                &[],
-            )
-            .await?;
         let mut ageing = Ageing::default();
-        let mut overdue_by_customer = std::collections::HashMap::<i64, Money>::new();
-        for row in &open {
-            let outstanding = row.money("outstanding")?;
-            let days = row
-                .opt_date("due_date")?
-                .map(|d| (today - d).num_days())
-                .unwrap_or(0);
-            let bucket = match days {
-                d if d <= 0 => &mut ageing.current,
-                1..=30 => &mut ageing.days_1_30,
-                31..=60 => &mut ageing.days_31_60,
-                61..=90 => &mut ageing.days_61_90,
-                _ => &mut ageing.days_over_90,
-            };
-            *bucket += outstanding;
-            if days > 0 {
-                *overdue_by_customer
-                    .entry(row.i64("customer_id")?)
-                    .or_default() += outstanding;
-            }
-        }
-        let total_overdue = overdue_by_customer.values().sum();
-
-        // Customers by state.
-        let rows = tx
-            .fetch_all(
-                "SELECT c.id, c.balance,
-                        (SELECT COUNT(*) FROM dues d WHERE d.customer_id = c.id AND d.status = 'partial') AS partial_dues
-                 FROM customers c WHERE c.status = 'active'",
-                &[],
-            )
-            .await?;
-        let mut by_status = StatusCounts {
-            paid: 0,
-            partial: 0,
-            unpaid: 0,
-            overdue: 0,
-        };
-        for row in rows {
-            let id = row.i64("id")?;
-            if !row.money("balance")?.is_positive() {
-                by_status.paid += 1;
-            } else if overdue_by_customer.contains_key(&id) {
-                by_status.overdue += 1;
-            } else if row.i64("partial_dues")? > 0 {
-                by_status.partial += 1;
+        for row in tx.fetch_all(&sql, args![oldest_bucketed]).await? {
+            let day = row.text("due_date")?;
+            let due = if day.is_empty() {
+                None
             } else {
-                by_status.unpaid += 1;
-            }
+                Some(row.date("due_date")?)
+            };
+            *bucket_of(&mut ageing, today, due) += row.money("outstanding")?;
         }
+        ageing.days_over_90 =
+            open_dues - ageing.current - ageing.days_1_30 - ageing.days_31_60 - ageing.days_61_90;
+        let total_overdue = open_dues - ageing.current;
+
+        // Customers who owe, by state as of today.
+        let sql = format!(
+            "SELECT {} AS overdue FROM owing_customers WHERE next_due > '' AND next_due < $1",
+            tx.sum("customers")
+        );
+        let overdue_customers = tx.scalar(&sql, args![today]).await?;
+        let sql = format!(
+            "SELECT {} AS partial FROM owing_customers
+             WHERE partial = 1 AND (next_due = '' OR next_due >= $1)",
+            tx.sum("customers")
+        );
+        let partial_customers = tx.scalar(&sql, args![today]).await?;
+        let by_status = StatusCounts {
+            paid: active_customers - owing,
+            partial: partial_customers,
+            unpaid: owing - overdue_customers - partial_customers,
+            overdue: overdue_customers,
+        };
 
         // Collections over the last 12 months and 30 days.
         let first_month = months_back(today, 11);
@@ -168,10 +160,13 @@ impl Store {
                 amount: Money::ZERO,
             })
             .collect();
+        let month_start = today.with_day(1).unwrap_or(today);
+        let mut collected_today = Money::ZERO;
+        let mut collected_this_month = Money::ZERO;
         let sql = format!(
-            "SELECT paid_on, {} AS amount FROM payments
-             WHERE status = 'recorded' AND paid_on >= $1 AND paid_on <= $2 GROUP BY paid_on",
-            tx.sum("amount")
+            "SELECT paid_on, {} AS amount FROM payments_by_day
+             WHERE paid_on >= $1 AND paid_on <= $2 GROUP BY paid_on",
+            tx.sum("collected")
         );
         for row in tx
             .fetch_all(&sql, args![first_month.min(first_day), today])
@@ -179,47 +174,75 @@ impl Store {
         {
             let day = row.date("paid_on")?;
             let amount = row.money("amount")?;
+            let add = |p: &mut Money| *p = Money(p.minor().saturating_add(amount.minor()));
+            if day == today {
+                add(&mut collected_today);
+            }
+            if day >= month_start {
+                add(&mut collected_this_month);
+            }
             let month = day.format("%Y-%m").to_string();
             if let Some(p) = collections_by_month.iter_mut().find(|p| p.label == month) {
-                p.amount = Money(p.amount.minor().saturating_add(amount.minor()));
+                add(&mut p.amount);
             }
             let label = day.to_string();
             if let Some(p) = collections_by_day.iter_mut().find(|p| p.label == label) {
-                p.amount = Money(p.amount.minor().saturating_add(amount.minor()));
+                add(&mut p.amount);
             }
         }
 
-        let mut top_debtors = Vec::new();
-        for row in tx
+        // The five who owe most (an index walk), with what each has overdue.
+        let rows = tx
             .fetch_all(
                 "SELECT id, name, balance FROM customers WHERE status = 'active' AND balance > 0 ORDER BY balance DESC, id LIMIT 5",
                 &[],
             )
-            .await?
-        {
+            .await?;
+        let mut top_debtors = Vec::new();
+        for row in rows {
             let id = row.i64("id")?;
+            let sql = format!(
+                "SELECT {} FROM dues WHERE customer_id = $1 AND status IN ('open', 'partial') AND due_date < $2",
+                tx.sum("amount - paid")
+            );
+            let overdue = Money(tx.scalar(&sql, args![id, today]).await?);
             top_debtors.push(Debtor {
                 customer_id: id,
                 name: row.text("name")?,
                 balance: row.money("balance")?,
-                overdue: overdue_by_customer.get(&id).copied().unwrap_or_default(),
+                overdue,
             });
         }
 
         // DSO: what is owed, in days of the last 90 days' credit sales.
         let sql = format!(
-            "SELECT {} FROM dues WHERE status <> 'void' AND issue_date > $1 AND issue_date <= $2",
-            tx.sum("amount")
+            "SELECT {} FROM dues_by_day WHERE issue_date > $1 AND issue_date <= $2",
+            tx.sum("issued")
         );
         let sales_90 = tx
             .scalar(&sql, args![today - chrono::Days::new(90), today])
             .await?;
-        let total_outstanding = totals.money("outstanding")?;
         let days_sales_outstanding = (sales_90 > 0)
             .then(|| (i128::from(total_outstanding.minor()) * 90 / i128::from(sales_90)) as i64);
+
+        // The newest entries of the log: the filter on their earliest time
+        // keeps the count that comes with the page small.
+        let since = tx
+            .fetch_optional(
+                "SELECT MIN(at) AS since FROM (SELECT at FROM activity_log ORDER BY seq DESC LIMIT 8) newest",
+                &[],
+            )
+            .await?
+            .map(|r| r.opt_text("since"))
+            .transpose()?
+            .flatten();
         drop(tx);
         let pending_payments = self.pending_payment_count().await?;
-        let (recent_activity, _) = self.list_activity(&ActivityFilter::default(), 8, 0).await?;
+        let filter = ActivityFilter {
+            from: since,
+            ..ActivityFilter::default()
+        };
+        let (recent_activity, _) = self.list_activity(&filter, 8, 0).await?;
         Ok(Dashboard {
             as_of: today,
             total_outstanding,
@@ -227,7 +250,7 @@ impl Store {
             total_credit: totals.money("credit")?,
             collected_today,
             collected_this_month,
-            active_customers: totals.i64("customers")?,
+            active_customers,
             customers_by_status: by_status,
             ageing,
             collections_by_month,
@@ -265,20 +288,24 @@ impl Store {
         Ok(OperationalFigures {
             emails,
             pending_payments: self.pending_payment_count().await?,
-            active_customers: tx
-                .scalar(
-                    "SELECT COUNT(*) FROM customers WHERE status = 'active'",
-                    &[],
-                )
-                .await?,
-            deleted_customers: tx
-                .scalar(
-                    "SELECT COUNT(*) FROM customers WHERE status = 'deleted'",
-                    &[],
-                )
-                .await?,
+            active_customers: customer_count(&mut tx, "active").await?,
+            deleted_customers: customer_count(&mut tx, "deleted").await?,
         })
     }
+}
+
+/// How many customers have a status, from the maintained figures.
+pub(super) async fn customer_count(
+    tx: &mut super::db::Tx,
+    status: &str,
+) -> Result<i64, super::db::DbError> {
+    let column = if status == "deleted" {
+        "deleted"
+    } else {
+        "active"
+    };
+    let sql = format!("SELECT {} FROM customer_totals", tx.sum(column));
+    tx.scalar(&sql, &[]).await
 }
 
 #[cfg(test)]

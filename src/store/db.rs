@@ -568,6 +568,20 @@ impl Tx {
         })
     }
 
+    /// Runs several statements without parameters (such as DDL from a
+    /// migration file), in order.
+    pub async fn execute_script(&mut self, sql: &str) -> Result<(), DbError> {
+        match &mut self.inner {
+            Conn::Sqlite(tx) => {
+                sqlx::raw_sql(sql).execute(&mut **tx).await?;
+            }
+            Conn::Postgres(tx) => {
+                sqlx::raw_sql(sql).execute(&mut **tx).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Inserts `rows` (each as many values as `columns`) with multi-row
     /// statements of a few hundred rows, `tail` (such as an ON CONFLICT
     /// clause) after each. Returns how many rows were written.

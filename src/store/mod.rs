@@ -9,6 +9,7 @@ pub mod customers;
 pub mod dashboard;
 pub mod db;
 pub mod export;
+pub mod figures;
 pub mod idempotency;
 pub mod import;
 pub mod import_own;
@@ -45,6 +46,8 @@ pub struct Store {
     /// Where payments staff record wait for the group-commit writer.
     payments: ledger::PaymentQueue,
     batching: ledger::Batching,
+    /// Sessions read in the last moments (see [`Store::session`]).
+    sessions: Arc<auth::SessionCache>,
 }
 
 impl Store {
@@ -55,6 +58,7 @@ impl Store {
             outbox_wake: Arc::new(watch::Sender::new(0)),
             payments: ledger::PaymentQueue::default(),
             batching: ledger::Batching::default(),
+            sessions: Arc::default(),
         }
     }
 

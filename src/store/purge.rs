@@ -164,6 +164,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.forget_sessions();
         let customer = self.customer(id, today).await?;
         Ok(Purged {
             customer,

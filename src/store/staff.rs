@@ -279,6 +279,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.forget_sessions();
         Ok(after)
     }
 
@@ -343,6 +344,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.forget_sessions();
         Ok(after)
     }
 }

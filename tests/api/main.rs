@@ -14,6 +14,7 @@ mod customers;
 mod email;
 mod export;
 mod faults;
+mod figures;
 mod hostile;
 mod import;
 mod import_own;
