@@ -1,7 +1,9 @@
 -- Maintained figures for the dashboard and the customer counts, so that no
--- request scans customers or the ledger. Every row is keyed by a shard,
--- customer_id % 16, so that no single row is locked by every payment:
--- readers sum the shards. Triggers keep them exact on every write path;
+-- request scans customers or the ledger. Every row is keyed by a shard:
+-- the writing connection's (pg_backend_pid() % 16), so that concurrent
+-- transactions, on one node or many, change different rows and never wait
+-- for one another; readers sum the shards, and what one connection added
+-- another may take away. Triggers keep them exact on every write path;
 -- src/store/figures.rs reads the sections below (marked `-- section:`) to
 -- rebuild the figures from the ledger and to drop and recreate the
 -- triggers around a bulk load. Days are 'YYYY-MM-DD' text, '' for none.
@@ -52,16 +54,17 @@ CREATE TABLE dues_by_day (
 CREATE FUNCTION figures_add_owing(p_next_due TEXT, p_partial_dues BIGINT, p_customer BIGINT, p_n BIGINT) RETURNS void
 LANGUAGE sql AS $$
     INSERT INTO owing_customers (next_due, partial, shard, customers)
-    VALUES (COALESCE(p_next_due, ''), CASE WHEN p_partial_dues > 0 THEN 1 ELSE 0 END, p_customer % 16, p_n)
+    VALUES (COALESCE(p_next_due, ''), CASE WHEN p_partial_dues > 0 THEN 1 ELSE 0 END, pg_backend_pid() % 16, p_n)
     ON CONFLICT (next_due, partial, shard) DO UPDATE SET customers = owing_customers.customers + excluded.customers;
 $$;
 
 CREATE FUNCTION figures_add_open(p_due_date TEXT, p_customer BIGINT, p_amount NUMERIC) RETURNS void
 LANGUAGE sql AS $$
     INSERT INTO open_dues_by_day (due_date, shard, outstanding)
-    VALUES (COALESCE(p_due_date, ''), p_customer % 16, p_amount)
+    VALUES (COALESCE(p_due_date, ''), pg_backend_pid() % 16, p_amount)
     ON CONFLICT (due_date, shard) DO UPDATE SET outstanding = open_dues_by_day.outstanding + excluded.outstanding;
-    UPDATE customer_totals SET open_dues = open_dues + p_amount WHERE shard = p_customer % 16;
+    INSERT INTO customer_totals (shard, open_dues) VALUES (pg_backend_pid() % 16, p_amount)
+    ON CONFLICT (shard) DO UPDATE SET open_dues = customer_totals.open_dues + excluded.open_dues;
 $$;
 
 CREATE FUNCTION figures_customers() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -77,7 +80,7 @@ DECLARE
     moved RECORD;
 BEGIN
     IF TG_OP <> 'INSERT' THEN
-        shard_of := OLD.id % 16;
+        shard_of := pg_backend_pid() % 16;
         IF OLD.status = 'active' THEN
             d_active := d_active - 1;
             IF OLD.balance > 0 THEN
@@ -92,7 +95,7 @@ BEGIN
         END IF;
     END IF;
     IF TG_OP <> 'DELETE' THEN
-        shard_of := NEW.id % 16;
+        shard_of := pg_backend_pid() % 16;
         IF NEW.status = 'active' THEN
             d_active := d_active + 1;
             IF NEW.balance > 0 THEN
@@ -149,7 +152,7 @@ BEGIN
     IF TG_OP <> 'INSERT' THEN
         IF OLD.status <> 'void' AND NOT (TG_OP = 'UPDATE' AND NEW.status <> 'void'
             AND NEW.issue_date = OLD.issue_date AND NEW.customer_id = OLD.customer_id AND NEW.amount = OLD.amount) THEN
-            INSERT INTO dues_by_day (issue_date, shard, issued) VALUES (OLD.issue_date, OLD.customer_id % 16, -OLD.amount)
+            INSERT INTO dues_by_day (issue_date, shard, issued) VALUES (OLD.issue_date, pg_backend_pid() % 16, -OLD.amount)
             ON CONFLICT (issue_date, shard) DO UPDATE SET issued = dues_by_day.issued + excluded.issued;
         END IF;
         IF OLD.status IN ('open', 'partial')
@@ -163,7 +166,7 @@ BEGIN
     IF TG_OP <> 'DELETE' THEN
         IF NEW.status <> 'void' AND NOT (TG_OP = 'UPDATE' AND OLD.status <> 'void'
             AND NEW.issue_date = OLD.issue_date AND NEW.customer_id = OLD.customer_id AND NEW.amount = OLD.amount) THEN
-            INSERT INTO dues_by_day (issue_date, shard, issued) VALUES (NEW.issue_date, NEW.customer_id % 16, NEW.amount)
+            INSERT INTO dues_by_day (issue_date, shard, issued) VALUES (NEW.issue_date, pg_backend_pid() % 16, NEW.amount)
             ON CONFLICT (issue_date, shard) DO UPDATE SET issued = dues_by_day.issued + excluded.issued;
         END IF;
         IF NEW.status IN ('open', 'partial')
@@ -181,11 +184,11 @@ $$;
 CREATE FUNCTION figures_payments() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'INSERT' AND OLD.status = 'recorded' THEN
-        INSERT INTO payments_by_day (paid_on, shard, collected) VALUES (OLD.paid_on, OLD.customer_id % 16, -OLD.amount)
+        INSERT INTO payments_by_day (paid_on, shard, collected) VALUES (OLD.paid_on, pg_backend_pid() % 16, -OLD.amount)
         ON CONFLICT (paid_on, shard) DO UPDATE SET collected = payments_by_day.collected + excluded.collected;
     END IF;
     IF TG_OP <> 'DELETE' AND NEW.status = 'recorded' THEN
-        INSERT INTO payments_by_day (paid_on, shard, collected) VALUES (NEW.paid_on, NEW.customer_id % 16, NEW.amount)
+        INSERT INTO payments_by_day (paid_on, shard, collected) VALUES (NEW.paid_on, pg_backend_pid() % 16, NEW.amount)
         ON CONFLICT (paid_on, shard) DO UPDATE SET collected = payments_by_day.collected + excluded.collected;
     END IF;
     RETURN NULL;

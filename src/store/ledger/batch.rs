@@ -152,13 +152,10 @@ impl Store {
     }
 
     async fn commit_batch(&self, jobs: Vec<Job>) {
-        let oldest = jobs.iter().map(|j| j.queued).min();
-        if let Some(oldest) = oldest {
-            tracing::trace!(
-                size = jobs.len(),
-                waited_us = oldest.elapsed().as_micros() as u64,
-                "payment batch"
-            );
+        if let Some(oldest) = jobs.iter().map(|j| j.queued).min() {
+            metrics::histogram!("duetrack_payment_batch_size").record(jobs.len() as f64);
+            metrics::histogram!("duetrack_payment_batch_wait_seconds")
+                .record(oldest.elapsed().as_secs_f64());
         }
         let (requests, replies): (Vec<Request>, Vec<_>) =
             jobs.into_iter().map(|j| (j.request, j.reply)).unzip();
