@@ -75,6 +75,12 @@ pub async fn export(config: &Config, dir: &Path, force: bool) -> Result<Exported
     let (store, live) = open_store(config).await?;
     let currency = live.get().currency;
     let result = async {
+        // The log goes out whole and chained: what waits for the sealer
+        // (PostgreSQL) is sealed first.
+        store
+            .seal_all(crate::store::seal::GAP_GRACE + std::time::Duration::from_secs(2))
+            .await
+            .map_err(anyhow::Error::from)?;
         let mut snapshot = store.export_snapshot().await.map_err(anyhow::Error::from)?;
         let exported_at = crate::store::now_text();
         let backend = snapshot.backend();

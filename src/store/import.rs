@@ -150,14 +150,23 @@ impl Store {
             // larger page cache (in KiB) for the rest of its life.
             tx.execute("PRAGMA cache_size = -262144", &[]).await?;
         }
-        // Taking the head first holds back every other writer (each one
-        // extends the chain) until this import commits.
-        let head = tx
-            .fetch_one(
-                "UPDATE activity_head SET seq = seq WHERE id = 1 RETURNING seq, hash",
-                &[],
-            )
-            .await?;
+        // On SQLite, taking the head first holds back every other writer
+        // (each one extends the chain) until this import commits. On
+        // PostgreSQL the import's entries are numbered and sealed like any
+        // writer's (`Chain::flush`), and the head stays the sealer's.
+        let head = match tx.backend() {
+            Backend::Sqlite => {
+                tx.fetch_one(
+                    "UPDATE activity_head SET seq = seq WHERE id = 1 RETURNING seq, hash",
+                    &[],
+                )
+                .await?
+            }
+            Backend::Postgres => {
+                tx.fetch_one("SELECT seq, hash FROM activity_head WHERE id = 1", &[])
+                    .await?
+            }
+        };
         let mut chain = Chain {
             seq: head.i64("seq")?,
             hash: head.text("hash")?,
@@ -492,12 +501,13 @@ impl Store {
         for table in ["customers", "dues", "payments"] {
             move_sequence_past(&mut tx, table).await?;
         }
-        tx.execute(
-            "UPDATE activity_head SET seq = $1, hash = $2 WHERE id = 1",
-            args![chain.seq, chain.hash.clone()],
-        )
-        .await?;
-        crate::store::activity::move_numbers_past_head(&mut tx).await?;
+        if tx.backend() == Backend::Sqlite {
+            tx.execute(
+                "UPDATE activity_head SET seq = $1, hash = $2 WHERE id = 1",
+                args![chain.seq, chain.hash.clone()],
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(written)
     }
@@ -552,7 +562,27 @@ impl Chain {
     }
 
     async fn flush(&mut self, tx: &mut Tx) -> Result<(), DbError> {
-        let rows = std::mem::take(&mut self.rows);
+        let mut rows = std::mem::take(&mut self.rows);
+        if tx.backend() == Backend::Postgres && !rows.is_empty() {
+            // Numbered from the log's sequence and left for the sealer, as
+            // every writer's entries are on PostgreSQL.
+            let seqs = tx
+                .fetch_all(
+                    "SELECT nextval('activity_seq') AS seq FROM generate_series(1, $1)",
+                    args![i64::try_from(rows.len()).unwrap_or(i64::MAX)],
+                )
+                .await?;
+            let mut seqs = seqs
+                .iter()
+                .map(|r| r.i64("seq"))
+                .collect::<Result<Vec<_>, _>>()?;
+            seqs.sort_unstable();
+            for (row, seq) in rows.iter_mut().zip(seqs) {
+                row[0] = Arg::from(seq);
+                row[8] = Arg::from(crate::store::activity::UNSEALED);
+                row[9] = Arg::from(crate::store::activity::UNSEALED);
+            }
+        }
         insert(
             tx,
             "activity_log",

@@ -172,13 +172,16 @@ impl Store {
 
     /// Seals everything written so far, waiting out the grace of any
     /// missing number: what `verify`, `export` and a stopping server do
-    /// before they read or leave the log. Gives up after `limit`.
-    pub async fn seal_all(&self, limit: Duration) -> StoreResult<()> {
-        let started = Instant::now();
+    /// before they read or leave the log. Gives up when nothing could be
+    /// sealed for `patience`.
+    pub async fn seal_all(&self, patience: Duration) -> StoreResult<()> {
         let mut sealer = Sealer::default();
-        while self.unsealed_entries().await? && started.elapsed() < limit {
+        let mut progress = Instant::now();
+        while self.unsealed_entries().await? && progress.elapsed() < patience {
             let done = self.seal_pass(&mut sealer).await?;
-            if done.entries == 0 && done.gaps == 0 {
+            if done.entries > 0 || done.gaps > 0 {
+                progress = Instant::now();
+            } else {
                 // Another sealer is at work, or a number is in its grace.
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
