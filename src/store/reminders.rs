@@ -226,20 +226,22 @@ impl Store {
                 args![day, today, first, last],
             )
             .await?;
-            for c in &chosen {
-                activity::record(
-                    &mut tx,
-                    actor,
-                    Change {
-                        action: "reminder.queued",
-                        entity_type: "customer",
-                        entity_id: c.customer_id.to_string(),
-                        before: None,
-                        after: Some(json!({"day": day, "reason": c.reason, "balance": c.balance, "overdue": c.overdue})),
-                    },
-                )
-                .await?;
-            }
+            let changes = chosen
+                .iter()
+                .map(|c| {
+                    (
+                        actor,
+                        Change {
+                            action: "reminder.queued",
+                            entity_type: "customer",
+                            entity_id: c.customer_id.to_string(),
+                            before: None,
+                            after: Some(json!({"day": day, "reason": c.reason, "balance": c.balance, "overdue": c.overdue})),
+                        },
+                    )
+                })
+                .collect();
+            activity::record_many(&mut tx, changes).await?;
             tx.commit().await?;
             queued += chosen.len();
         }
