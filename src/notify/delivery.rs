@@ -120,8 +120,8 @@ impl Mailer {
                     return Ok(0);
                 }
                 let batch = store.claim_emails(BATCH, CLAIM_SECONDS).await?;
-                // Sent over the pool's connections at once; the ones sent
-                // are marked in one write, the rest one by one.
+                // Sent over the pool's connections at once; each is marked
+                // as soon as it is sent.
                 let mut sending = tokio::task::JoinSet::new();
                 let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(CONNECTIONS as usize));
                 let mut sent = Vec::with_capacity(batch.len());
@@ -144,14 +144,17 @@ impl Mailer {
                 while let Some(done) = sending.join_next().await {
                     let (id, result) = done?;
                     match result {
-                        Ok(()) => sent.push(id),
+                        // Marked as soon as it is sent, not after the
+                        // slowest of the batch: a row left `sending` past
+                        // its claim would be sent again.
+                        Ok(()) => {
+                            store.mark_emails_sent(&[id]).await?;
+                            metrics::counter!(crate::telemetry::EMAILS_SENT).increment(1);
+                            tracing::debug!(email = id, "email sent");
+                            sent.push(id);
+                        }
                         Err(e) => failed.push((id, e)),
                     }
-                }
-                store.mark_emails_sent(&sent).await?;
-                metrics::counter!(crate::telemetry::EMAILS_SENT).increment(sent.len() as u64);
-                for id in &sent {
-                    tracing::debug!(email = id, "email sent");
                 }
                 if !sent.is_empty() {
                     tracing::info!(count = sent.len(), "emails sent");
