@@ -134,16 +134,7 @@ pub async fn record_many(tx: &mut Tx, changes: Vec<(&str, Change<'_>)>) -> Resul
             .await?;
         }
         Backend::Postgres => {
-            let mut seqs = tx
-                .fetch_all(
-                    "SELECT nextval('activity_seq') AS seq FROM generate_series(1, $1)",
-                    args![count],
-                )
-                .await?
-                .iter()
-                .map(|r| r.i64("seq"))
-                .collect::<Result<Vec<_>, _>>()?;
-            seqs.sort_unstable();
+            let seqs = take_numbers(tx, changes.len()).await?;
             for ((actor, change), seq) in changes.into_iter().zip(seqs) {
                 rows.push(Entry::new(seq, &at, actor, change).row(UNSEALED, UNSEALED));
             }
@@ -151,6 +142,22 @@ pub async fn record_many(tx: &mut Tx, changes: Vec<(&str, Change<'_>)>) -> Resul
         }
     }
     Ok(())
+}
+
+/// `count` entry numbers from PostgreSQL's log sequence, in order: the
+/// numbers of entries written unsealed, for the sealer to chain.
+pub async fn take_numbers(tx: &mut Tx, count: usize) -> Result<Vec<i64>, DbError> {
+    let mut seqs = tx
+        .fetch_all(
+            "SELECT nextval('activity_seq') AS seq FROM generate_series(1, $1)",
+            args![i64::try_from(count).expect("a batch fits in i64")],
+        )
+        .await?
+        .iter()
+        .map(|r| r.i64("seq"))
+        .collect::<Result<Vec<_>, _>>()?;
+    seqs.sort_unstable();
+    Ok(seqs)
 }
 
 /// After entries were written with numbers of their own (an import, a
@@ -172,7 +179,7 @@ pub async fn move_numbers_past_head(tx: &mut Tx) -> Result<(), DbError> {
 pub const UNSEALED: &str = "";
 
 /// One entry's fields, before it is linked to the one before it.
-pub(crate) struct Entry<'a> {
+pub struct Entry<'a> {
     pub seq: i64,
     pub at: &'a str,
     pub actor: &'a str,
@@ -230,7 +237,7 @@ impl<'a> Entry<'a> {
     }
 }
 
-pub(crate) const ENTRY_COLUMNS: [&str; 10] = [
+pub const ENTRY_COLUMNS: [&str; 10] = [
     "seq",
     "at",
     "actor",
@@ -243,7 +250,7 @@ pub(crate) const ENTRY_COLUMNS: [&str; 10] = [
     "hash",
 ];
 
-pub(crate) async fn insert_entries(tx: &mut Tx, rows: &[Vec<Arg>]) -> Result<(), DbError> {
+pub async fn insert_entries(tx: &mut Tx, rows: &[Vec<Arg>]) -> Result<(), DbError> {
     tx.insert_many("activity_log", &ENTRY_COLUMNS, rows, "")
         .await?;
     Ok(())
@@ -305,6 +312,10 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> StoreResult<(Vec<ActivityEntry>, i64)> {
+        // Entries are listed chained: what waits for the sealer
+        // (PostgreSQL; a few milliseconds) is sealed first. A number in its
+        // gap grace is not waited out for longer than a moment.
+        self.seal_all(std::time::Duration::from_millis(500)).await?;
         let mut where_ = super::db::Filter::default();
         where_.add("entity_type =", filter.entity_type.clone());
         where_.add("entity_id =", filter.entity_id.clone());

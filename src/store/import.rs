@@ -5,7 +5,7 @@
 //! like any other. A customer already brought in by an earlier run of the
 //! same import (same `import_key`) is left as it is.
 
-use super::activity::{canonical, chain_hash};
+use super::activity::{self, Entry, chain_hash};
 use super::db::{Arg, Backend, DbError, Tx};
 use super::{Store, StoreResult, now_text};
 use crate::args;
@@ -391,20 +391,7 @@ impl Store {
             insert(
                 &mut tx,
                 "payments",
-                &[
-                    "id",
-                    "customer_id",
-                    "amount",
-                    "unallocated",
-                    "method",
-                    "reference",
-                    "paid_on",
-                    "is_advance",
-                    "status",
-                    "balance_after",
-                    "recorded_by",
-                    "created_at",
-                ],
+                &crate::store::ledger::RECORDED_PAYMENT_COLUMNS,
                 payment_rows,
             )
             .await?;
@@ -531,34 +518,19 @@ impl Chain {
         after: serde_json::Value,
     ) {
         self.seq += 1;
-        let after = after.to_string();
-        let hash = chain_hash(
-            self.key.as_deref(),
-            &canonical(
-                self.seq,
-                &self.at,
-                IMPORT_ACTOR,
-                action,
-                entity_type,
-                &entity_id,
-                None,
-                Some(&after),
-                &self.hash,
-            ),
-        );
-        let prev = std::mem::replace(&mut self.hash, hash.clone());
-        self.rows.push(vec![
-            Arg::from(self.seq),
-            Arg::from(self.at.clone()),
-            Arg::from(IMPORT_ACTOR),
-            Arg::from(action),
-            Arg::from(entity_type),
-            Arg::from(entity_id),
-            Arg::from(None::<String>),
-            Arg::from(after),
-            Arg::from(prev),
-            Arg::from(hash),
-        ]);
+        let entry = Entry {
+            seq: self.seq,
+            at: &self.at,
+            actor: IMPORT_ACTOR,
+            action,
+            entity_type,
+            entity_id,
+            before: None,
+            after: Some(after.to_string()),
+        };
+        let hash = chain_hash(self.key.as_deref(), &entry.canonical(&self.hash));
+        self.rows.push(entry.row(&self.hash, &hash));
+        self.hash = hash;
     }
 
     async fn flush(&mut self, tx: &mut Tx) -> Result<(), DbError> {
@@ -566,41 +538,14 @@ impl Chain {
         if tx.backend() == Backend::Postgres && !rows.is_empty() {
             // Numbered from the log's sequence and left for the sealer, as
             // every writer's entries are on PostgreSQL.
-            let seqs = tx
-                .fetch_all(
-                    "SELECT nextval('activity_seq') AS seq FROM generate_series(1, $1)",
-                    args![i64::try_from(rows.len()).unwrap_or(i64::MAX)],
-                )
-                .await?;
-            let mut seqs = seqs
-                .iter()
-                .map(|r| r.i64("seq"))
-                .collect::<Result<Vec<_>, _>>()?;
-            seqs.sort_unstable();
+            let seqs = activity::take_numbers(tx, rows.len()).await?;
             for (row, seq) in rows.iter_mut().zip(seqs) {
                 row[0] = Arg::from(seq);
-                row[8] = Arg::from(crate::store::activity::UNSEALED);
-                row[9] = Arg::from(crate::store::activity::UNSEALED);
+                row[8] = Arg::from(activity::UNSEALED);
+                row[9] = Arg::from(activity::UNSEALED);
             }
         }
-        insert(
-            tx,
-            "activity_log",
-            &[
-                "seq",
-                "at",
-                "actor",
-                "action",
-                "entity_type",
-                "entity_id",
-                "before_state",
-                "after_state",
-                "prev_hash",
-                "hash",
-            ],
-            rows,
-        )
-        .await
+        activity::insert_entries(tx, &rows).await
     }
 }
 

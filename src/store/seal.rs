@@ -38,8 +38,6 @@ pub struct Sealer {
 pub struct Sealed {
     pub entries: usize,
     pub gaps: usize,
-    /// Unsealed entries wait behind a missing number still in its grace.
-    pub waiting: bool,
 }
 
 impl Store {
@@ -93,7 +91,6 @@ impl Store {
                 let missing = last + 1;
                 let since = *sealer.missing_since.entry(missing).or_insert(now);
                 if now.duration_since(since) < GAP_GRACE {
-                    done.waiting = true;
                     break 'rows;
                 }
                 let gap = Entry {

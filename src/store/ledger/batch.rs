@@ -17,7 +17,7 @@
 use super::apply::deleted_customer;
 use super::commands::NewPayment;
 use super::idempotency::{KEY_COLUMNS, earlier_answer, key_reused, key_row};
-use super::records::{AllocationLine, Payment};
+use super::records::{AllocationLine, Payment, RECORDED_PAYMENT_COLUMNS};
 use crate::domain::customers::CustomerStatus;
 use crate::domain::ledger::{self, DueStatus, LedgerRefusal, OpenDue, PaymentStatus, allocate};
 use crate::domain::money::Money;
@@ -393,9 +393,10 @@ struct Account {
     total_paid: Money,
     /// Open dues in allocation order, with what each still needs.
     open: Vec<OpenDue>,
-    /// due id -> (amount, paid) as the batch leaves it, for the dues it paid.
-    paid: HashMap<i64, (Money, Money)>,
+    /// due id -> (amount, paid) of each open due, as the batch leaves it.
     dues_amounts: HashMap<i64, (Money, Money)>,
+    /// The dues the batch paid something of.
+    paid: BTreeSet<i64>,
     touched: bool,
 }
 
@@ -417,9 +418,9 @@ impl Account {
         let (slices, left) = allocate(amount.minor(), &self.open);
         for &(due_id, take) in &slices {
             let (due_amount, paid) = self.dues_amounts[&due_id];
-            let paid = paid + Money(take);
-            self.dues_amounts.insert(due_id, (due_amount, paid));
-            self.paid.insert(due_id, (due_amount, paid));
+            self.dues_amounts
+                .insert(due_id, (due_amount, paid + Money(take)));
+            self.paid.insert(due_id);
             if let Some(due) = self.open.iter_mut().find(|d| d.id == due_id) {
                 due.outstanding -= take;
             }
@@ -475,8 +476,8 @@ async fn load_accounts(
                 balance: row.money("balance")?,
                 total_paid: row.money("total_paid")?,
                 open: Vec::new(),
-                paid: HashMap::new(),
                 dues_amounts: HashMap::new(),
+                paid: BTreeSet::new(),
                 touched: false,
             },
         );
@@ -597,26 +598,8 @@ async fn write_payments(tx: &mut Tx, payments: &[Payment]) -> Result<(), DbError
             .to_vec()
         })
         .collect();
-    tx.insert_many(
-        "payments",
-        &[
-            "id",
-            "customer_id",
-            "amount",
-            "unallocated",
-            "method",
-            "reference",
-            "paid_on",
-            "is_advance",
-            "status",
-            "balance_after",
-            "recorded_by",
-            "created_at",
-        ],
-        &rows,
-        "",
-    )
-    .await?;
+    tx.insert_many("payments", &RECORDED_PAYMENT_COLUMNS, &rows, "")
+        .await?;
     let allocations: Vec<Vec<Arg>> = payments
         .iter()
         .flat_map(|p| {
@@ -643,7 +626,8 @@ async fn write_dues_and_balances(
 ) -> Result<(), DbError> {
     let mut dues: Vec<Arg> = Vec::new();
     for account in accounts.values() {
-        for (&due_id, &(amount, paid)) in &account.paid {
+        for &due_id in &account.paid {
+            let (amount, paid) = account.dues_amounts[&due_id];
             dues.extend([
                 Arg::from(due_id),
                 Arg::from(paid),

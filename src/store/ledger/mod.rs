@@ -15,5 +15,5 @@ mod voids;
 pub(crate) use batch::PaymentQueue;
 pub use batch::{Batching, PaymentAnswer};
 pub use commands::{IdempotencyKey, LedgerCommand, LedgerOutcome, NewDue, NewPayment};
-pub use records::{AllocationLine, Due, Payment};
+pub use records::{AllocationLine, Due, Payment, RECORDED_PAYMENT_COLUMNS};
 pub use statement::{Statement, StatementLine};

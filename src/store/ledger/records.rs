@@ -57,6 +57,23 @@ pub struct AllocationLine {
     pub amount: Money,
 }
 
+/// The columns a payment staff record is written with, for multi-row
+/// inserts (group commit, the import), in this order.
+pub const RECORDED_PAYMENT_COLUMNS: [&str; 12] = [
+    "id",
+    "customer_id",
+    "amount",
+    "unallocated",
+    "method",
+    "reference",
+    "paid_on",
+    "is_advance",
+    "status",
+    "balance_after",
+    "recorded_by",
+    "created_at",
+];
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Payment {
     pub id: i64,
